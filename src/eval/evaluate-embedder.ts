@@ -1,0 +1,72 @@
+// The whole classification-by-angle evaluation: embed the test set, each reference level and
+// (for the baselines) the training set with one embedder, then score them as one JSON report.
+import type { Dataset } from "../data/dataset.js";
+import type { ReferenceSet } from "../references/reference-set.js";
+import { embed as embedWith } from "../train/evaluate.js";
+import { type AngleReport, angleReport, type LabelledEmbeddings } from "./angle.js";
+import type { Embedder } from "./embedder.js";
+
+export interface EvaluationInputs {
+  embedder: Embedder;
+  test: Dataset;
+  references?: ReferenceSet;
+  /** Training set for the class-mean and 1-NN baselines (already limited). */
+  train?: Dataset;
+  batch?: number;
+}
+
+export interface EvaluationResult extends AngleReport {
+  /** Accuracy by level name ("L1".."L5"), for quick reading. */
+  accuracy: Record<string, number>;
+  dim: number;
+  embedSeconds: number;
+}
+
+function checkCompatible(
+  embedder: Embedder,
+  what: string,
+  d: { height: number; width: number; channels: number },
+) {
+  const [h, w, c] = embedder.spec.input;
+  if (d.height !== h || d.width !== w || d.channels !== c) {
+    throw new Error(
+      `${what} is ${d.height}×${d.width}×${d.channels}, but the embedder ${embedder.spec.name} takes ${h}×${w}×${c}`,
+    );
+  }
+}
+
+export function evaluateByAngle(inputs: EvaluationInputs): EvaluationResult {
+  const { embedder, test, references, train, batch } = inputs;
+  checkCompatible(embedder, `test set ${test.name}`, test);
+  const started = performance.now();
+  const embed = (images: Float32Array, count: number) =>
+    embedWith(embedder.spec, embedder.weights, images, count, { batchSize: batch });
+  const testEmb = { embeddings: embed(test.images, test.count), labels: test.labels };
+  const levels: (LabelledEmbeddings & { level: number })[] = [];
+  if (references) {
+    checkCompatible(embedder, `reference set ${references.version}`, references);
+    if (references.classes.length !== test.classes.length) {
+      throw new Error(
+        `reference set has ${references.classes.length} classes, test set ${test.classes.length}`,
+      );
+    }
+    for (const l of [...references.levels].sort((a, b) => a.level - b.level)) {
+      levels.push({ level: l.level, embeddings: embed(l.images, l.count), labels: l.labels });
+    }
+  }
+  let trainEmb: LabelledEmbeddings | undefined;
+  if (train) {
+    checkCompatible(embedder, `training set ${train.name}`, train);
+    trainEmb = { embeddings: embed(train.images, train.count), labels: train.labels };
+  }
+  const embedSeconds = (performance.now() - started) / 1000;
+  const report = angleReport({
+    dim: embedder.dim,
+    classes: test.classes.length,
+    test: testEmb,
+    levels,
+    train: trainEmb,
+  });
+  const accuracy = Object.fromEntries(report.levels.map((l) => [`L${l.level}`, l.accuracy]));
+  return { ...report, accuracy, dim: embedder.dim, embedSeconds };
+}

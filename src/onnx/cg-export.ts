@@ -1,0 +1,143 @@
+// Eq. 4 as ONNX ops: the k·k strided, dilated cluster views (Slice ops or a depthwise conv with
+// one-hot kernels), their monomials in the canonical order, and one 1×1 convolution.
+import { enumerateMonomials } from "../nn/monomials.js";
+import { type CgLayer, padAmounts } from "../nn/spec.js";
+import { type EmitContext, optionalWeight, type Value, weight } from "./emit-context.js";
+import { type ChannelAffine, cgToPointwise, foldOutputMajor } from "./weights-layout.js";
+
+interface Geometry {
+  k: number;
+  s: number;
+  d: number;
+  pads: [number, number, number, number];
+  oh: number;
+  ow: number;
+  c: number;
+}
+
+function geometry(layer: CgLayer, input: Value, output: number[]): Geometry {
+  const [h, w, c] = input.shape;
+  const k = layer.kernel;
+  const s = layer.stride ?? 1;
+  const d = layer.dilation ?? 1;
+  const padding = layer.padding ?? "valid";
+  const [top, bottom] = padAmounts(padding, h, k, s, d);
+  const [left, right] = padAmounts(padding, w, k, s, d);
+  return { k, s, d, pads: [top, left, bottom, right], oh: output[0], ow: output[1], c };
+}
+
+/** Degree-by-degree (parent term within the previous degree, new variable) index lists. */
+function degreeSteps(vars: number, order: number): { parents: number[]; variables: number[] }[] {
+  const terms = enumerateMonomials(vars, order);
+  const steps: { parents: number[]; variables: number[] }[] = [];
+  for (let d = 2; d <= order; d++) {
+    const previous = terms.filter((t) => t.length === d - 1).map((t) => t.join(","));
+    const index = new Map(previous.map((key, i) => [key, i]));
+    const current = terms.filter((t) => t.length === d);
+    steps.push({
+      parents: current.map((t) => index.get(t.slice(0, -1).join(",")) ?? -1),
+      variables: current.map((t) => t[t.length - 1]),
+    });
+  }
+  return steps;
+}
+
+/** [N, T·C, oh, ow] in term-major order from k·k Slice views and one Mul per term. */
+function sliceFeatures(ctx: EmitContext, x: string, geo: Geometry, order: number): string {
+  const { g } = ctx;
+  const { k, s, d, pads, oh, ow } = geo;
+  let padded = x;
+  if (pads.some((p) => p > 0)) {
+    const [t, l, b, r] = pads;
+    padded = g.op("Pad", [x, g.int64("pads", [0, 0, t, l, 0, 0, b, r])], {}, "cg_pad");
+  }
+  const views: string[] = [];
+  for (let ky = 0; ky < k; ky++) {
+    for (let kx = 0; kx < k; kx++) {
+      const y0 = ky * d;
+      const x0 = kx * d;
+      views.push(
+        g.op(
+          "Slice",
+          [
+            padded,
+            g.int64("starts", [y0, x0]),
+            g.int64("ends", [y0 + (oh - 1) * s + 1, x0 + (ow - 1) * s + 1]),
+            g.int64("axes", [2, 3]),
+            g.int64("steps", [s, s]),
+          ],
+          {},
+          "cg_view",
+        ),
+      );
+    }
+  }
+  const terms = [...views];
+  let previous = views;
+  for (const step of degreeSteps(k * k, order)) {
+    const current = step.parents.map((p, i) =>
+      g.op("Mul", [previous[p], views[step.variables[i]]], {}, "cg_term"),
+    );
+    terms.push(...current);
+    previous = current;
+  }
+  return terms.length === 1 ? terms[0] : g.op("Concat", terms, { axis: 1 }, "cg_features");
+}
+
+/** [N, C·T, oh, ow] in channel-major order from a depthwise one-hot conv and Gathers. */
+function depthwiseFeatures(ctx: EmitContext, x: string, geo: Geometry, order: number): string {
+  const { g } = ctx;
+  const { k, s, d, pads, oh, ow, c } = geo;
+  const kk = k * k;
+  const oneHot = new Float32Array(c * kk * kk);
+  for (let ch = 0; ch < c; ch++) for (let p = 0; p < kk; p++) oneHot[(ch * kk + p) * kk + p] = 1;
+  const stacked = g.op(
+    "Conv",
+    [x, g.float("cg_onehot", [c * kk, 1, k, k], oneHot)],
+    { group: c, kernel_shape: [k, k], strides: [s, s], dilations: [d, d], pads },
+    "cg_views",
+  );
+  const views = g.op("Reshape", [stacked, g.int64("shape", [0, c, kk, oh, ow])], {}, "cg_views5");
+  const degrees = [views];
+  let previous = views;
+  for (const step of degreeSteps(kk, order)) {
+    const parents = g.op("Gather", [previous, g.int64("idx", step.parents)], { axis: 2 });
+    const vars = g.op("Gather", [views, g.int64("idx", step.variables)], { axis: 2 });
+    previous = g.op("Mul", [parents, vars], {}, "cg_degree");
+    degrees.push(previous);
+  }
+  const all = degrees.length === 1 ? views : g.op("Concat", degrees, { axis: 2 }, "cg_terms");
+  return g.op("Reshape", [all, g.int64("shape", [0, -1, oh, ow])], {}, "cg_features");
+}
+
+export function emitCg(
+  ctx: EmitContext,
+  layer: CgLayer,
+  input: Value,
+  outShape: number[],
+  path: string,
+  affine: ChannelAffine | undefined,
+): Value {
+  const { g } = ctx;
+  const geo = geometry(layer, input, outShape);
+  const kernel = weight(ctx, `${path}.kernel`);
+  const terms = kernel.shape[0];
+  const depthwise = ctx.cgMode === "depthwise";
+  let features = depthwise
+    ? depthwiseFeatures(ctx, input.name, geo, layer.order)
+    : sliceFeatures(ctx, input.name, geo, layer.order);
+  if (layer.shared) {
+    const split = depthwise ? [0, geo.c, terms, geo.oh, geo.ow] : [0, terms, geo.c, geo.oh, geo.ow];
+    const grouped = g.op("Reshape", [features, g.int64("shape", split)], {}, "cg_grouped");
+    features = g.op("ReduceSum", [grouped, g.int64("axes", [depthwise ? 1 : 2])], {
+      keepdims: 0,
+    });
+  }
+  const width = layer.shared ? terms : terms * geo.c;
+  const pointwise = cgToPointwise(kernel, depthwise ? "channelMajor" : "termMajor");
+  const bias = optionalWeight(ctx, `${path}.bias`)?.data;
+  const folded = foldOutputMajor(pointwise, bias, layer.filters, affine);
+  const inputs = [features, g.float(`${path}.weight`, [layer.filters, width, 1, 1], folded.weight)];
+  if (folded.bias) inputs.push(g.float(`${path}.bias`, [layer.filters], folded.bias));
+  return { name: g.op("Conv", inputs, { kernel_shape: [1, 1] }, `${path}.out`), shape: outShape };
+}

@@ -1,0 +1,98 @@
+// Prometheus metrics of the service (prom-client, `cgnn_` prefix, base units), one registry per app.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: "cgnn_http_request_duration_seconds",
+    help: "HTTP request duration by method, route and status.",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly httpRequests = new Counter({
+    name: "cgnn_http_requests_total",
+    help: "HTTP requests by method, route and status.",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpErrors = new Counter({
+    name: "cgnn_http_errors_total",
+    help: "HTTP error responses by route and error code.",
+    labelNames: ["route", "code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inferenceDuration = new Histogram({
+    name: "cgnn_inference_duration_seconds",
+    help: "Model inference duration per call (one or more images) by model.",
+    labelNames: ["model"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly searchDuration = new Histogram({
+    name: "cgnn_index_search_duration_seconds",
+    help: "Reference index search duration per query by embedder model and level.",
+    labelNames: ["model", "level"] as const,
+    buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+    registers: [this.registry],
+  });
+
+  readonly classifications = new Counter({
+    name: "cgnn_classifications_total",
+    help: "Images classified, by predicted label and endpoint.",
+    labelNames: ["label", "endpoint"] as const,
+    registers: [this.registry],
+  });
+
+  readonly referencesInfo = new Gauge({
+    name: "cgnn_references_info",
+    help: "The loaded reference set (value 1) with its version and embedder as labels.",
+    labelNames: ["version", "embedder"] as const,
+    registers: [this.registry],
+  });
+
+  readonly referencesLoadedAt = new Gauge({
+    name: "cgnn_references_loaded_timestamp_seconds",
+    help: "Unix time at which the serving reference set was swapped in.",
+    registers: [this.registry],
+  });
+
+  readonly reloads = new Counter({
+    name: "cgnn_reloads_total",
+    help: "Successful model and reference reloads.",
+    registers: [this.registry],
+  });
+
+  readonly reloadFailures = new Counter({
+    name: "cgnn_reload_failures_total",
+    help: "Reloads whose new set failed to load or verify (the old set kept serving).",
+    registers: [this.registry],
+  });
+
+  readonly ready = new Gauge({
+    name: "cgnn_ready",
+    help: "1 once models and the index are loaded and warmed, else 0.",
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: "cgnn_" });
+    this.ready.set(0);
+  }
+
+  setReferences(version: string, embedder: string): void {
+    this.referencesInfo.reset();
+    this.referencesInfo.set({ version, embedder }, 1);
+    this.referencesLoadedAt.set(Date.now() / 1000);
+  }
+}

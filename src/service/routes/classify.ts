@@ -1,0 +1,75 @@
+// POST /classify: image(s) → MNIST framing → embedding → nearest distilled references by angle.
+import { type Request, type Response, Router } from "express";
+import type { Config } from "../../config.js";
+import type { Neighbour } from "../../index/reference-index.js";
+import { unprocessable } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import { type ModelInput, stackInputs, toModelInput } from "../preprocess.js";
+import type { ServingSet } from "../serving-set.js";
+import type { ServingState } from "../state.js";
+import { imageBody, uploadedImages } from "./image-input.js";
+import { leaseServingSet, servingSet } from "./lease.js";
+import { classifyQuery } from "./query.js";
+
+export function classifyRouter(config: Config, state: ServingState, metrics: Metrics): Router {
+  const router = Router();
+  router.post(
+    "/classify",
+    ...imageBody(config),
+    leaseServingSet(state),
+    async (req: Request, res: Response) => {
+      const set = servingSet(res);
+      const query = classifyQuery(req, { k: config.defaultK, level: config.defaultLevel });
+      if (!set.references.hasLevel(query.level)) {
+        throw unprocessable(
+          "bad_query",
+          `query level: references ${set.references.version} have levels ${set.references.levelNumbers.join(", ")}`,
+        );
+      }
+      const upload = uploadedImages(req);
+      const inputs = await Promise.all(
+        upload.images.map((bytes) =>
+          toModelInput(bytes, set.embedder.engine.inputShape, {
+            maxPixels: config.maxImagePixels,
+            ...query,
+          }),
+        ),
+      );
+      const embeddings = await set.embedder.run(stackInputs(inputs), inputs.length);
+      const results = inputs.map((input, i) => {
+        const embedding = embeddings.subarray(i * set.references.dim, (i + 1) * set.references.dim);
+        const topK = search(set, metrics, query.level, embedding, query.k);
+        metrics.classifications.inc({ label: topK[0].label, endpoint: "classify" });
+        return answer(set, query.level, input, topK);
+      });
+      res.json(upload.many ? results : results[0]);
+    },
+  );
+  return router;
+}
+
+function search(
+  set: ServingSet,
+  metrics: Metrics,
+  level: number,
+  embedding: Float32Array,
+  k: number,
+): Neighbour[] {
+  const end = metrics.searchDuration.startTimer({ model: set.embedder.name, level: String(level) });
+  try {
+    return set.references.search(level, embedding, k);
+  } finally {
+    end();
+  }
+}
+
+function answer(set: ServingSet, level: number, input: ModelInput, topK: Neighbour[]) {
+  return {
+    label: topK[0].label,
+    similarity: topK[0].similarity,
+    topK,
+    model: { name: set.embedder.name, version: set.embedder.entry.version },
+    references: { version: set.references.version, level },
+    preprocessing: { inverted: input.inverted, framed: input.framed },
+  };
+}

@@ -1,0 +1,91 @@
+// POST /taylornet/predict: image(s) or JSON pixels → the TaylorNet classifier's label and class probabilities.
+import { type Request, type Response, Router } from "express";
+import { z } from "zod";
+import type { Config } from "../../config.js";
+import { notFound, unprocessable } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import { stackInputs, toModelInput } from "../preprocess.js";
+import type { LoadedModel } from "../serving-set.js";
+import type { ServingState } from "../state.js";
+import { imageBody, isJsonRequest, uploadedImages } from "./image-input.js";
+import { leaseServingSet, servingSet } from "./lease.js";
+import { parseQuery, preprocessingQuery } from "./query.js";
+
+export function taylornetRouter(config: Config, state: ServingState, metrics: Metrics): Router {
+  const router = Router();
+  router.post(
+    "/taylornet/predict",
+    ...imageBody(config, true),
+    leaseServingSet(state),
+    async (req: Request, res: Response) => {
+      const classifier = servingSet(res).classifier;
+      if (!classifier) throw notFound("no classifier model is loaded");
+      const size = classifier.engine.inputShape.reduce((a, b) => a * b, 1);
+      const query = parseQuery(req, preprocessingQuery);
+      const { pixels, n, many } = isJsonRequest(req)
+        ? { pixels: jsonPixels(req.body, size), n: 1, many: false }
+        : await imagePixels(req, classifier, { maxPixels: config.maxImagePixels, ...query });
+      const logits = await classifier.run(pixels, n);
+      const results = Array.from({ length: n }, (_, i) => {
+        const out = logits.subarray(
+          i * classifier.engine.outputDim,
+          (i + 1) * classifier.engine.outputDim,
+        );
+        return predict(classifier, out, metrics);
+      });
+      res.json(many ? results : results[0]);
+    },
+  );
+  return router;
+}
+
+function jsonPixels(body: unknown, size: number): Float32Array {
+  const schema = z.strictObject({ pixels: z.array(z.number().min(0).max(1)).length(size) });
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue.path.length ? issue.path.join(".") : "body";
+    throw unprocessable(
+      "bad_body",
+      `${where}: ${issue.message} (expected {"pixels": [${size} numbers in [0, 1]]}, row-major NHWC)`,
+    );
+  }
+  return Float32Array.from(result.data.pixels);
+}
+
+async function imagePixels(
+  req: Request,
+  classifier: LoadedModel,
+  options: { maxPixels: number; invert: "auto" | boolean; frame: boolean },
+) {
+  const upload = uploadedImages(req);
+  const inputs = await Promise.all(
+    upload.images.map((b) => toModelInput(b, classifier.engine.inputShape, options)),
+  );
+  return { pixels: stackInputs(inputs), n: inputs.length, many: upload.many };
+}
+
+function predict(classifier: LoadedModel, output: Float32Array, metrics: Metrics) {
+  const isLogits = !/prob/i.test(classifier.output);
+  const probabilities = isLogits ? softmax(output) : Array.from(output);
+  let best = 0;
+  for (let i = 1; i < probabilities.length; i++)
+    if (probabilities[i] > probabilities[best]) best = i;
+  const label = classifier.entry.labels[best] ?? String(best);
+  metrics.classifications.inc({ label, endpoint: "taylornet" });
+  return {
+    label,
+    probabilities: Object.fromEntries(
+      probabilities.map((p, i) => [classifier.entry.labels[i] ?? String(i), p]),
+    ),
+    model: { name: classifier.name, version: classifier.entry.version },
+  };
+}
+
+export function softmax(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}

@@ -1,0 +1,158 @@
+// One complete, verified generation of what the service serves: models, sessions and reference index.
+import type { Config } from "../config.js";
+import { ReferenceIndex } from "../index/reference-index.js";
+import {
+  type Manifest,
+  ManifestError,
+  type ModelEntry,
+  type ReferencesEntry,
+  readManifest,
+  verifyFile,
+} from "../models/manifest.js";
+import { createInferenceEngine, type InferenceEngine } from "../onnx/inference.js";
+import { readReferenceSet } from "../references/reference-set.js";
+import type { Metrics } from "./metrics.js";
+
+export interface LoadedModel {
+  name: string;
+  entry: ModelEntry;
+  engine: InferenceEngine;
+  /** The graph output served (the manifest's output.name). */
+  output: string;
+  /** engine.run, timed into cgnn_inference_duration_seconds (queueing included). */
+  run(input: Float32Array, n: number): Promise<Float32Array>;
+}
+
+export interface ServingSet {
+  generation: number;
+  manifest: Manifest;
+  models: Map<string, LoadedModel>;
+  embedder: LoadedModel;
+  classifier?: LoadedModel;
+  references: ReferenceIndex;
+  referencesEntry: ReferencesEntry;
+  loadedAt: Date;
+}
+
+let generations = 0;
+
+function sameShape(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+async function loadModel(
+  dir: string,
+  name: string,
+  entry: ModelEntry,
+  config: Config,
+  metrics: Metrics,
+) {
+  const path = await verifyFile(dir, entry);
+  const engine = await createInferenceEngine(path, {
+    engine: config.engine,
+    workers: config.workers,
+    intraOpNumThreads: config.threads,
+    output: entry.output.name,
+    warmUp: true,
+  });
+  try {
+    if (!sameShape(engine.inputShape, entry.input.shape)) {
+      throw new ManifestError(
+        `${path}: input shape [${engine.inputShape}] differs from the manifest's [${entry.input.shape}]`,
+      );
+    }
+    const declared = entry.output.shape.filter((d): d is number => typeof d === "number");
+    const size = declared.reduce((a, b) => a * b, 1);
+    if (declared.length === entry.output.shape.length && size !== engine.outputDim) {
+      throw new ManifestError(
+        `${path}: output has ${engine.outputDim} values, manifest says ${size}`,
+      );
+    }
+    if (entry.role === "classifier" && entry.labels.length !== engine.outputDim) {
+      throw new ManifestError(
+        `${path}: ${entry.labels.length} labels for ${engine.outputDim} outputs`,
+      );
+    }
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  const run = async (input: Float32Array, n: number) => {
+    const end = metrics.inferenceDuration.startTimer({ model: name });
+    try {
+      return await engine.run(input, n);
+    } finally {
+      end();
+    }
+  };
+  return { name, entry, engine, output: entry.output.name, run };
+}
+
+/** Picks the classifier /taylornet/predict uses: one named "taylornet" if present, else the first. */
+function pickClassifier(models: Map<string, LoadedModel>): LoadedModel | undefined {
+  const classifiers = [...models.values()].filter((m) => m.entry.role === "classifier");
+  return classifiers.find((m) => m.name === "taylornet") ?? classifiers[0];
+}
+
+/**
+ * Reads the manifest, verifies every file's sha256, opens and warms every model, embeds the
+ * references into per-level indexes and checks that each level finds its own first reference.
+ * Throws (after closing what it opened) if anything is wrong.
+ */
+export async function loadServingSet(config: Config, metrics: Metrics): Promise<ServingSet> {
+  const dir = config.modelsDir;
+  const manifest = await readManifest(dir);
+  const refs = manifest.references;
+  if (!refs) throw new ManifestError(`${dir}/manifest.json: has no references entry`);
+  const models = new Map<string, LoadedModel>();
+  try {
+    for (const [name, entry] of Object.entries(manifest.models)) {
+      models.set(name, await loadModel(dir, name, entry, config, metrics));
+    }
+    const embedder = models.get(refs.embedder)!;
+    if (embedder.entry.role !== "embedder") {
+      throw new ManifestError(`references.embedder "${refs.embedder}" is a ${embedder.entry.role}`);
+    }
+    const set = await readReferenceSet(await verifyFile(dir, refs));
+    if (!sameShape([set.height, set.width, set.channels], embedder.engine.inputShape)) {
+      throw new ManifestError(
+        `references ${set.version}: images are ${set.height}×${set.width}×${set.channels}, embedder wants [${embedder.engine.inputShape}]`,
+      );
+    }
+    const missing = refs.levels.filter((l) => !set.levels.some((s) => s.level === l));
+    if (missing.length)
+      throw new ManifestError(`references ${set.version}: lack levels ${missing.join(", ")}`);
+    const references = await ReferenceIndex.build(
+      set,
+      (images, n) => embedder.engine.run(images, n),
+      embedder.engine.outputDim,
+    );
+    const pixels = set.height * set.width * set.channels;
+    for (const level of set.levels) {
+      const [query] = [await embedder.engine.run(level.images.slice(0, pixels), 1)];
+      const [hit] = references.search(level.level, query, 1);
+      if (!hit || hit.similarity < 0.999) {
+        throw new ManifestError(
+          `references ${set.version}: level ${level.level} does not find its own first image (similarity ${hit?.similarity})`,
+        );
+      }
+    }
+    return {
+      generation: ++generations,
+      manifest,
+      models,
+      embedder,
+      classifier: pickClassifier(models),
+      references,
+      referencesEntry: refs,
+      loadedAt: new Date(),
+    };
+  } catch (error) {
+    await closeServingSet({ models });
+    throw error;
+  }
+}
+
+export async function closeServingSet(set: Pick<ServingSet, "models">): Promise<void> {
+  await Promise.allSettled([...set.models.values()].map((m) => m.engine.close()));
+}

@@ -1,0 +1,81 @@
+// The serving set in use, swapped in one step; each request leases it so a retired set closes only once drained.
+import { closeServingSet, type ServingSet } from "./serving-set.js";
+
+interface Slot {
+  set: ServingSet;
+  inflight: number;
+  retired: boolean;
+  closed?: Promise<void>;
+}
+
+export interface Lease {
+  set: ServingSet;
+  release(): void;
+}
+
+export class ServingState {
+  private slot?: Slot;
+  private readonly retiring = new Set<Slot>();
+
+  get ready(): boolean {
+    return this.slot !== undefined;
+  }
+
+  /** Requests holding a lease on the current set. */
+  get inflight(): number {
+    return this.slot?.inflight ?? 0;
+  }
+
+  /** Retired sets still waiting for their requests to finish. */
+  get draining(): number {
+    return this.retiring.size;
+  }
+
+  /** The current set (no lease): for metadata that needs no open session. */
+  get current(): ServingSet | undefined {
+    return this.slot?.set;
+  }
+
+  /** Leases the current set until `release()`; undefined while nothing is loaded. */
+  acquire(): Lease | undefined {
+    const slot = this.slot;
+    if (!slot) return undefined;
+    slot.inflight++;
+    let released = false;
+    return {
+      set: slot.set,
+      release: () => {
+        if (released) return;
+        released = true;
+        slot.inflight--;
+        this.closeIfDrained(slot);
+      },
+    };
+  }
+
+  /** Makes `set` current; the previous one closes once its in-flight requests have finished. */
+  swap(set: ServingSet): void {
+    const old = this.slot;
+    this.slot = { set, inflight: 0, retired: false };
+    if (old) this.retire(old);
+  }
+
+  /** Stops serving and closes every set once drained. */
+  async close(): Promise<void> {
+    const old = this.slot;
+    this.slot = undefined;
+    if (old) this.retire(old);
+    while (this.retiring.size > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private retire(slot: Slot): void {
+    slot.retired = true;
+    this.retiring.add(slot);
+    this.closeIfDrained(slot);
+  }
+
+  private closeIfDrained(slot: Slot): void {
+    if (!slot.retired || slot.inflight > 0 || slot.closed) return;
+    slot.closed = closeServingSet(slot.set).finally(() => this.retiring.delete(slot));
+  }
+}

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { readReferenceSet } from "../src/references/reference-set.js";
+
+const FLAGS = [
+  "--config=quick",
+  "--limit=600",
+  "--fan-ins=10,3,2",
+  "--iterations=3",
+  "--width=4",
+  "--workers=0",
+  "--checkpoint-seconds=0",
+];
+
+function distill(args: string[]): { child: ChildProcess; done: Promise<[number, string]> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/distill.ts", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  child.stdout?.resume();
+  const done = new Promise<[number, string]>((ok) => {
+    child.on("exit", (code, signal) => ok([code ?? (signal ? -1 : 0), stderr]));
+  });
+  return { child, done };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+test("a killed distillation resumes to the same references as an uninterrupted one", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-distill-kill-"));
+  try {
+    const whole = join(dir, "whole", "refs.safetensors");
+    const killed = join(dir, "killed", "refs.safetensors");
+    const [code, log] = await distill([...FLAGS, `--out=${whole}`]).done;
+    assert.equal(code, 0, log);
+
+    const first = distill([...FLAGS, `--out=${killed}`]);
+    while (!(await exists(`${killed}.checkpoint`))) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill("SIGKILL");
+    assert.equal((await first.done)[0], -1);
+    assert.equal(await exists(killed), false);
+
+    const [code2, log2] = await distill([...FLAGS, `--out=${killed}`, "--resume"]).done;
+    assert.equal(code2, 0, log2);
+    const a = await readReferenceSet(whole);
+    const b = await readReferenceSet(killed);
+    assert.ok((b.provenance.resumedSubsets as number) > 0);
+    assert.equal(a.version, b.version);
+    b.levels.forEach((l, i) => {
+      assert.deepEqual(l.images, a.levels[i].images);
+    });
+    assert.equal(await exists(`${killed}.checkpoint`), false);
+    const md = await readFile(join(dir, "killed", "refs.similarity.md"), "utf8");
+    assert.match(md, /\| L3 \| 1 \| — \|/);
+    assert.ok(await exists(join(dir, "killed", "refs.fig9.png")));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("bad flags end with one clear line and exit code 2", async () => {
+  const [code, log] = await distill(["--config=huge"]).done;
+  assert.equal(code, 2);
+  assert.match(log, /^distill: --config must be one of quick, cpu, paper, got "huge"\n$/);
+  const [code2, log2] = await distill(["--config=quick", "--fan-ins=10,600"]).done;
+  assert.equal(code2, 2);
+  assert.match(log2, /distill: class \d has \d+ images but fan-ins 10,600 need 600 level-1 subsets/);
+});

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Dataset } from "../src/data/dataset.js";
+import { loadEmbedder } from "../src/eval/embedder.js";
+import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
+import { initBackend } from "../src/nn/backend.js";
+import { resnetSpec } from "../src/nn/resnet.js";
+import { initWeights, rng, saveWeights } from "../src/nn/weights.js";
+import type { ReferenceSet } from "../src/references/reference-set.js";
+import { saveCheckpoint } from "../src/train/checkpoint.js";
+
+const spec = resnetSpec({ depth: 18, width: 2, input: [8, 8, 1], mean: [0.5], std: [0.5] });
+let dir: string;
+let checkpoint: string;
+
+before(async () => {
+  await initBackend("wasm", { quiet: true });
+  dir = await mkdtemp(join(tmpdir(), "cgnn-eval-"));
+  checkpoint = join(dir, "embedder.safetensors");
+  const head = { kernel: { shape: [16, 3], data: new Float32Array(48) } };
+  await saveCheckpoint(checkpoint, {
+    spec,
+    weights: initWeights(spec, 5),
+    headWeights: head,
+    optimizer: { step: 3, slots: {} },
+    epoch: 2,
+    config: { lr: 0.1 },
+    metrics: [],
+    rng: { seed: 0, scheme: "test" },
+  });
+});
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Three "classes" of 8×8 images: a bright left, middle or right band, plus noise. */
+function bands(count: number, seed: number): Dataset {
+  const random = rng(seed);
+  const images = new Float32Array(count * 64);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % 3;
+    for (let p = 0; p < 64; p++) {
+      const col = p % 8;
+      const on = Math.floor(col / 3) === labels[i] ? 0.8 : 0;
+      images[i * 64 + p] = Math.min(1, on + 0.2 * random());
+    }
+  }
+  return {
+    name: "bands",
+    images,
+    labels,
+    count,
+    height: 8,
+    width: 8,
+    channels: 1,
+    classes: ["l", "m", "r"],
+  };
+}
+
+test("loadEmbedder keeps the spec's weights only and rejects non-embedders", async () => {
+  const embedder = await loadEmbedder(checkpoint);
+  assert.equal(embedder.dim, 16);
+  assert.equal(embedder.epoch, 2);
+  assert.ok(Object.keys(embedder.weights).every((n) => !n.startsWith("head.")));
+  const logits = join(dir, "logits.safetensors");
+  await saveCheckpoint(logits, {
+    spec: { ...spec, layers: [{ kind: "globalAvgPool" }], output: "logits" },
+    weights: {},
+    headWeights: {},
+    optimizer: { step: 0, slots: {} },
+    epoch: 1,
+    config: {},
+    metrics: [],
+    rng: { seed: 0, scheme: "test" },
+  });
+  await assert.rejects(loadEmbedder(logits), /not an embedding/);
+  const plain = join(dir, "plain.safetensors");
+  await saveWeights(plain, {});
+  await assert.rejects(loadEmbedder(plain), /plain\.safetensors: not a cgnn checkpoint/);
+});
+
+test("evaluateByAngle reports every level and both baselines, and checks shapes", async () => {
+  const embedder = await loadEmbedder(checkpoint);
+  const train = bands(30, 2);
+  const test = bands(12, 3);
+  const level = (n: number, l: number) => {
+    const d = bands(n, 10 + l);
+    return { level: l, images: d.images, labels: d.labels, count: n };
+  };
+  const references: ReferenceSet = {
+    version: "synthetic",
+    classes: ["l", "m", "r"],
+    height: 8,
+    width: 8,
+    channels: 1,
+    provenance: {},
+    levels: [level(3, 5), level(9, 2)],
+  };
+  const result = evaluateByAngle({ embedder, test, references, train, batch: 5 });
+  assert.deepEqual(
+    result.levels.map((l) => [l.level, l.references]),
+    [
+      [2, 9],
+      [5, 3],
+    ],
+  );
+  assert.deepEqual(Object.keys(result.accuracy), ["L2", "L5"]);
+  for (const a of [
+    ...Object.values(result.accuracy),
+    result.classMean?.accuracy,
+    result.nearestNeighbour?.accuracy,
+  ]) {
+    assert.ok(typeof a === "number" && a >= 0 && a <= 1);
+  }
+  assert.equal(result.nearestNeighbour?.trainingImages, 30);
+  assert.equal(result.testImages, 12);
+  const wrong = { ...test, height: 4, width: 16 };
+  assert.throws(() => evaluateByAngle({ embedder, test: wrong }), /takes 8×8×1/);
+});
+
+test("evaluate.ts ends bad flags and missing files with one line and exit code 2", () => {
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", "scripts/evaluate.ts", ...args], {
+      encoding: "utf8",
+    });
+  const bad = run("--bogus");
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^evaluate: .*bogus.*\n$/);
+  const missing = run("--embedder", join(dir, "absent.safetensors"));
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /^evaluate: .*absent\.safetensors.*\n$/);
+});
