@@ -167,6 +167,31 @@ async function engines(c: Case, file: string, seconds: number) {
   await direct.close();
 }
 
+/** The CG export variants side by side (one ORT thread, batch 1 and 64). */
+async function cgModes(c: Case, dir: string, seconds: number) {
+  for (const cgMode of ["slice", "matmul", "depthwise", "auto"] as CgMode[]) {
+    const path = join(dir, `${c.spec.name}-${cgMode}.onnx`);
+    await writeOnnxModel(path, c.spec, c.weights, { cgMode });
+    const model = await loadOnnxModel(path, { intraOpNumThreads: 1 });
+    for (const batch of [1, 64]) {
+      const x = images(batch, c.spec);
+      const perSec = await rate(seconds, async () => {
+        await model.run(x, batch);
+      });
+      emit({
+        bench: "infer-cg",
+        model: c.spec.name,
+        engine: "ort",
+        cgMode,
+        threads: 1,
+        batch,
+        imagesPerSec: Math.round(perSec * batch),
+      });
+    }
+    await model.close();
+  }
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -194,30 +219,9 @@ async function main() {
   try {
     for (const c of cases) {
       const hasCg = c.spec.layers.some((l) => l.kind === "cg");
-      const modes: CgMode[] = hasCg ? ["slice", "depthwise"] : ["slice"];
-      let file = "";
-      for (const cgMode of modes) {
-        const path = join(dir, `${c.spec.name}-${cgMode}.onnx`);
-        await writeOnnxModel(path, c.spec, c.weights, { cgMode });
-        if (!file) file = path;
-        if (hasCg) {
-          const model = await loadOnnxModel(path, { intraOpNumThreads: 1 });
-          const x = images(64, c.spec);
-          const perSec = await rate(seconds, async () => {
-            await model.run(x, 64);
-          });
-          await model.close();
-          emit({
-            bench: "infer-cg",
-            model: c.spec.name,
-            engine: "ort",
-            cgMode,
-            threads: 1,
-            batch: 64,
-            imagesPerSec: Math.round(perSec * 64),
-          });
-        }
-      }
+      const file = join(dir, `${c.spec.name}.onnx`);
+      await writeOnnxModel(file, c.spec, c.weights);
+      if (hasCg) await cgModes(c, dir, seconds);
       for (const threads of [1, 2]) await engineThroughput(c, file, threads, seconds);
       await tfjsThroughput(c, seconds);
       if (!values["skip-engines"] && c.spec.output === "embedding")

@@ -13,7 +13,7 @@ import { PlanError } from "../src/distill/plan.js";
 import { progressView } from "../src/distill/progress.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
-import { MANIFEST_FILE, sha256File, updateManifest } from "../src/models/manifest.js";
+import { MANIFEST_FILE, readManifest, sha256File, updateManifest } from "../src/models/manifest.js";
 import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
 import { type ReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
@@ -21,7 +21,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
   [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--seed N] [--workers N]
   [--limit N] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
-  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu]`;
+  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
 
 interface Preset {
   fanIns: number[];
@@ -37,7 +37,7 @@ interface Preset {
  */
 export const PRESETS: Record<string, Preset> = {
   quick: { fanIns: [10, 3, 2, 2], iterations: 4, width: 8, limit: 1200 },
-  cpu: { fanIns: [10, 6, 5, 5, 4], iterations: 20, width: 16 },
+  cpu: { fanIns: [10, 6, 5, 5, 4], iterations: 60, width: 32 },
   paper: { fanIns: [10, 6, 5, 5, 4], iterations: 1000, width: 128 },
 };
 
@@ -266,12 +266,16 @@ async function updateReferences(
   const file = relative(dir, out);
   if (file.startsWith("..")) fail(`--out ${out} must lie inside --manifest ${dir}`);
   const sha256 = await sha256File(out);
+  const current = await readManifest(dir).catch(() => undefined);
+  const name =
+    embedder ??
+    current?.references?.embedder ??
+    Object.entries(current?.models ?? {}).find(([, m]) => m.role === "embedder")?.[0];
+  if (!name) fail(`${join(dir, MANIFEST_FILE)} names no embedder model: pass --embedder NAME`);
+  if (!current?.models[name]) {
+    fail(`${join(dir, MANIFEST_FILE)} has no model "${name}" to pair the references with`);
+  }
   await updateManifest(dir, (manifest) => {
-    const name =
-      embedder ??
-      manifest.references?.embedder ??
-      Object.entries(manifest.models).find(([, m]) => m.role === "embedder")?.[0];
-    if (!name) fail(`${join(dir, MANIFEST_FILE)} names no embedder: pass --embedder NAME`);
     manifest.references = {
       file,
       sha256,

@@ -58,8 +58,6 @@ async function main() {
   const batch = positiveInt("batch", values.batch);
   const baselines = !values["no-baselines"];
 
-  await initBackend();
-
   let inputs: Parameters<typeof evaluateByAngle>[0];
   try {
     const embedder = await loadEmbedder(values.embedder);
@@ -75,6 +73,7 @@ async function main() {
   } catch (error) {
     fail((error as Error).message);
   }
+  await initBackend();
   const started = performance.now();
   let result: ReturnType<typeof evaluateByAngle>;
   try {

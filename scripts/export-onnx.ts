@@ -11,7 +11,7 @@ import { readOnnxModelMetadata } from "../src/onnx/runtime.js";
 import { loadCheckpoint, METRICS_FILE } from "../src/train/checkpoint.js";
 
 const USAGE =
-  "usage: export-onnx --checkpoint FILE --out FILE.onnx --name NAME --version V [--labels 0,1,...] [--role embedder|classifier] [--manifest DIR] [--metrics FILE.json] [--cg-mode slice|depthwise]";
+  "usage: export-onnx --checkpoint FILE --out FILE.onnx --name NAME --version V [--labels 0,1,...] [--role embedder|classifier] [--manifest DIR] [--metrics FILE.json] [--cg-mode auto|slice|matmul|depthwise]";
 
 class UsageError extends Error {}
 
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
         role: { type: "string" },
         manifest: { type: "string" },
         metrics: { type: "string" },
-        "cg-mode": { type: "string", default: "slice" },
+        "cg-mode": { type: "string", default: "auto" },
       },
       strict: true,
     }) as { values: Record<string, string | undefined> });
@@ -74,8 +74,8 @@ async function main(): Promise<void> {
     throw new UsageError(`--role must be embedder or classifier, got ${role}`);
   }
   const cgMode = values["cg-mode"];
-  if (cgMode !== "slice" && cgMode !== "depthwise") {
-    throw new UsageError(`--cg-mode must be slice or depthwise, got ${cgMode}`);
+  if (cgMode !== "slice" && cgMode !== "depthwise" && cgMode !== "matmul" && cgMode !== "auto") {
+    throw new UsageError(`--cg-mode must be auto, slice, matmul or depthwise, got ${cgMode}`);
   }
   const checkpoint = values.checkpoint!;
   const out = values.out!;

@@ -15,14 +15,23 @@ const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--
   [--out runs/taylornet-ARCH] [--resume] [--width 64] [--order 2] [--ablate-cg] [--no-batch-norm]
   [--resize area|bilinear] [--progress bar|lines|none]`;
 
-const DEFAULT_DATA: Record<string, string> = { mnist28: "mnist", mnist7: "mnist7", cifar10: "cifar10" };
+const DEFAULT_DATA: Record<string, string> = {
+  mnist28: "mnist",
+  mnist7: "mnist7",
+  cifar10: "cifar10",
+};
 
 function fail(message: string): never {
   process.stderr.write(`train-taylornet: ${message}\n`);
   process.exit(2);
 }
 
-function number(name: string, value: string | undefined, integer: boolean, min: number): number | undefined {
+function number(
+  name: string,
+  value: string | undefined,
+  integer: boolean,
+  min: number,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
@@ -58,12 +67,16 @@ function parseFlags() {
       allowPositionals: false,
     }).values;
   } catch (error) {
-    fail(`${(error as Error).message} (see --help)`);
+    fail(`${(error as Error).message.replaceAll("\n", " ")} (see --help)`);
   }
 }
 
 /** Resizes a data set to the model's input when only the spatial size differs. */
-function fitToInput(d: Dataset, [h, w, c]: [number, number, number], method: ResizeMethod): Dataset {
+function fitToInput(
+  d: Dataset,
+  [h, w, c]: [number, number, number],
+  method: ResizeMethod,
+): Dataset {
   if (d.channels !== c) fail(`${d.name} has ${d.channels} channel(s) but the model takes ${c}`);
   if (d.height === h && d.width === w) return d;
   return resizeDataset(d, h, w, method);
@@ -82,7 +95,8 @@ async function main() {
   if (!(RESIZE_METHODS as readonly string[]).includes(f.resize)) {
     fail(`unknown --resize "${f.resize}"; choose one of ${RESIZE_METHODS.join(", ")}`);
   }
-  if (f.progress && !["bar", "lines", "none"].includes(f.progress)) fail(`--progress must be bar, lines or none`);
+  if (f.progress && !["bar", "lines", "none"].includes(f.progress))
+    fail(`--progress must be bar, lines or none`);
   const resize = f.resize as ResizeMethod;
   const epochs = number("epochs", f.epochs, true, 1)!;
   const batchSize = number("batch", f.batch, true, 1)!;
@@ -100,7 +114,12 @@ async function main() {
   } catch (error) {
     fail((error as Error).message);
   }
-  const spec = taylorNetSpec(f.arch, { width, order, ablate: f["ablate-cg"], batchNorm: !f["no-batch-norm"] });
+  const spec = taylorNetSpec(f.arch, {
+    width,
+    order,
+    ablate: f["ablate-cg"],
+    batchNorm: !f["no-batch-norm"],
+  });
   const out = f.out ?? join("runs", `taylornet-${f.arch}${f["ablate-cg"] ? "-ablated" : ""}`);
 
   await initBackend();

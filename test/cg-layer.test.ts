@@ -15,7 +15,9 @@ before(async () => {
 function model(): tf.Sequential {
   const m = tf.sequential();
   m.add(new CGLayer({ filters: 4, kernel: 2, order: 2, stride: 2, inputShape: [6, 6, 3] }));
-  m.add(new CGLayer({ filters: 5, kernel: 2, order: 3, dilation: 2, padding: "same", shared: true }));
+  m.add(
+    new CGLayer({ filters: 5, kernel: 2, order: 3, dilation: 2, padding: "same", shared: true }),
+  );
   m.add(tf.layers.flatten());
   m.add(tf.layers.dense({ units: 2 }));
   return m;

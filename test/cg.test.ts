@@ -23,14 +23,46 @@ const base = { kind: "cg", filters: 3 } as const;
 const cases: Case[] = [
   { name: "k2 s2 order2", shape: [2, 6, 6, 2], layer: { ...base, kernel: 2, order: 2, stride: 2 } },
   { name: "k2 s1 order1", shape: [2, 5, 4, 3], layer: { ...base, kernel: 2, order: 1 } },
-  { name: "k2 s1 d2 order2", shape: [2, 7, 7, 2], layer: { ...base, kernel: 2, order: 2, dilation: 2 } },
-  { name: "k2 s1 d3 order3", shape: [1, 7, 8, 2], layer: { ...base, kernel: 2, order: 3, dilation: 3 } },
-  { name: "k2 s2 d3 order2", shape: [2, 9, 9, 2], layer: { ...base, kernel: 2, order: 2, stride: 2, dilation: 3 } },
-  { name: "k3 s2 same order2", shape: [2, 7, 6, 2], layer: { ...base, kernel: 3, order: 2, stride: 2, padding: "same" } },
-  { name: "k3 s1 same d2 order2", shape: [1, 6, 6, 2], layer: { ...base, kernel: 3, order: 2, padding: "same", dilation: 2 } },
-  { name: "k2 s2 pad1 order4", shape: [2, 5, 5, 2], layer: { ...base, kernel: 2, order: 4, stride: 2, padding: 1 } },
-  { name: "k2 s1 same order2 shared", shape: [2, 5, 5, 3], layer: { ...base, kernel: 2, order: 2, padding: "same", shared: true } },
-  { name: "k3 s3 order2 (7 not a multiple)", shape: [1, 7, 7, 2], layer: { ...base, kernel: 3, order: 2, stride: 3 } },
+  {
+    name: "k2 s1 d2 order2",
+    shape: [2, 7, 7, 2],
+    layer: { ...base, kernel: 2, order: 2, dilation: 2 },
+  },
+  {
+    name: "k2 s1 d3 order3",
+    shape: [1, 7, 8, 2],
+    layer: { ...base, kernel: 2, order: 3, dilation: 3 },
+  },
+  {
+    name: "k2 s2 d3 order2",
+    shape: [2, 9, 9, 2],
+    layer: { ...base, kernel: 2, order: 2, stride: 2, dilation: 3 },
+  },
+  {
+    name: "k3 s2 same order2",
+    shape: [2, 7, 6, 2],
+    layer: { ...base, kernel: 3, order: 2, stride: 2, padding: "same" },
+  },
+  {
+    name: "k3 s1 same d2 order2",
+    shape: [1, 6, 6, 2],
+    layer: { ...base, kernel: 3, order: 2, padding: "same", dilation: 2 },
+  },
+  {
+    name: "k2 s2 pad1 order4",
+    shape: [2, 5, 5, 2],
+    layer: { ...base, kernel: 2, order: 4, stride: 2, padding: 1 },
+  },
+  {
+    name: "k2 s1 same order2 shared",
+    shape: [2, 5, 5, 3],
+    layer: { ...base, kernel: 2, order: 2, padding: "same", shared: true },
+  },
+  {
+    name: "k3 s3 order2 (7 not a multiple)",
+    shape: [1, 7, 7, 2],
+    layer: { ...base, kernel: 3, order: 2, stride: 3 },
+  },
 ];
 
 for (const { name, shape, layer } of cases) {
@@ -51,7 +83,9 @@ for (const { name, shape, layer } of cases) {
     const rs = randn(y.size, 4);
     const ref = naiveCg(xs, shape, layer, ks, bs, rs);
     const r = tf.tensor(rs, y.shape);
-    const grads = tf.grads((a, b) => tf.sum(tf.mul(cgForward(a as tf.Tensor4D, layer, b, bias), r)));
+    const grads = tf.grads((a, b) =>
+      tf.sum(tf.mul(cgForward(a as tf.Tensor4D, layer, b, bias), r)),
+    );
     const [dx, dk] = grads([x, kernel]);
     assert.ok(maxRelErr(y.dataSync(), ref.y) < 1e-5, "forward");
     assert.ok(maxRelErr(dx.dataSync(), ref.dx) < 1e-4, "dx");
@@ -88,6 +122,12 @@ test("parameter count: T·Cin·F + F with T = countMonomials(k², n)", () => {
     assert.equal(fromSpec, expected);
   }
   assert.equal(countMonomials(4, 2), 14);
-  assert.equal(cgParamCount({ kind: "cg", filters: 64, kernel: 2, order: 2 }, 64), 14 * 64 * 64 + 64);
-  assert.equal(cgParamCount({ kind: "cg", filters: 8, kernel: 2, order: 2, shared: true }, 64), 14 * 8 + 8);
+  assert.equal(
+    cgParamCount({ kind: "cg", filters: 64, kernel: 2, order: 2 }, 64),
+    14 * 64 * 64 + 64,
+  );
+  assert.equal(
+    cgParamCount({ kind: "cg", filters: 8, kernel: 2, order: 2, shared: true }, 64),
+    14 * 8 + 8,
+  );
 });

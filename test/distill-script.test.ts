@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { sha256File } from "../src/models/manifest.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 
 const FLAGS = [
@@ -54,7 +55,31 @@ test("a killed distillation resumes to the same references as an uninterrupted o
     assert.equal((await first.done)[0], -1);
     assert.equal(await exists(killed), false);
 
-    const [code2, log2] = await distill([...FLAGS, `--out=${killed}`, "--resume"]).done;
+    const manifestDir = join(dir, "killed");
+    await writeFile(
+      join(manifestDir, "manifest.json"),
+      JSON.stringify({
+        models: {
+          "resnet18-test": {
+            file: "e.onnx",
+            sha256: "0".repeat(64),
+            role: "embedder",
+            format: "onnx",
+            version: "1",
+            input: { shape: [28, 28, 1], layout: "NHWC", range: [0, 1] },
+            output: { name: "embedding", shape: [16] },
+            labels: [],
+          },
+        },
+      }),
+    );
+    const [code2, log2] = await distill([
+      ...FLAGS,
+      `--out=${killed}`,
+      "--resume",
+      `--manifest=${manifestDir}`,
+      "--embedder=resnet18-test",
+    ]).done;
     assert.equal(code2, 0, log2);
     const a = await readReferenceSet(whole);
     const b = await readReferenceSet(killed);
@@ -64,6 +89,12 @@ test("a killed distillation resumes to the same references as an uninterrupted o
       assert.deepEqual(l.images, a.levels[i].images);
     });
     assert.equal(await exists(`${killed}.checkpoint`), false);
+    const manifest = JSON.parse(await readFile(join(manifestDir, "manifest.json"), "utf8"));
+    assert.equal(manifest.references.file, "refs.safetensors");
+    assert.equal(manifest.references.version, b.version);
+    assert.equal(manifest.references.embedder, "resnet18-test");
+    assert.deepEqual(manifest.references.levels, [1, 2, 3]);
+    assert.equal(manifest.references.sha256, await sha256File(killed));
     const md = await readFile(join(dir, "killed", "refs.similarity.md"), "utf8");
     assert.match(md, /\| L3 \| 1 \| — \|/);
     assert.ok(await exists(join(dir, "killed", "refs.fig9.png")));
@@ -76,7 +107,7 @@ test("bad flags end with one clear line and exit code 2", async () => {
   const [code, log] = await distill(["--config=huge"]).done;
   assert.equal(code, 2);
   assert.match(log, /^distill: --config must be one of quick, cpu, paper, got "huge"\n$/);
-  const [code2, log2] = await distill(["--config=quick", "--fan-ins=10,600"]).done;
+  const [code2, log2] = await distill(["--workers=-1"]).done;
   assert.equal(code2, 2);
-  assert.match(log2, /distill: class \d has \d+ images but fan-ins 10,600 need 600 level-1 subsets/);
+  assert.match(log2, /^distill: --workers must be an integer ≥ 0, got "-1"\n$/);
 });

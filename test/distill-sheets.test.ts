@@ -18,6 +18,11 @@ test("intra- and inter-class cosines match a hand computation", () => {
   assert.equal(row.perClass, 2);
   assert.ok(Math.abs((row.intraClass ?? 0) - (1 + Math.SQRT1_2) / 2) < 1e-6);
   assert.equal(row.interClass, 0);
+  const embedded = levelSimilarity(level, 2, 200, (images, n) =>
+    Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 === 0 ? 1 : images[(k >> 1) * 4])),
+  );
+  assert.ok(Math.abs((embedded.intraClass ?? 0) - 1) < 1e-6);
+  assert.ok(Math.abs((embedded.interClass ?? 0) - Math.SQRT1_2) < 1e-6);
   const single = levelSimilarity(
     { ...level, count: 2, labels: Uint8Array.from([0, 1]), images: level.images.slice(0, 8) },
     2,

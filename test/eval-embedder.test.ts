@@ -33,7 +33,6 @@ before(async () => {
     rng: { seed: 0, scheme: "test" },
   });
 });
-});
 
 after(async () => {
   await rm(dir, { recursive: true, force: true });

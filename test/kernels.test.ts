@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
-import { gaussian, rng } from "../src/nn/weights.js";
+import { type ModelSpec, modelParams } from "../src/nn/spec.js";
+import { gaussian, initWeights, rng } from "../src/nn/weights.js";
+import { computeGradients } from "../src/train/step.js";
 
 type Pad = "same" | "valid" | number;
 
@@ -225,4 +227,58 @@ test("UnsortedSegmentSum on wasm matches cpu (the gather gradient)", async () =>
   const want = await on("cpu", grad);
   assert.ok(relErr(got, want) < 1e-6);
   assert.ok(got.some((v) => v !== 0));
+});
+
+const everyLayer: ModelSpec = {
+  name: "every-layer",
+  input: [9, 9, 2],
+  output: "logits",
+  layers: [
+    { kind: "normalize", mean: [0.5, 0.4], std: [0.3, 0.2] },
+    { kind: "conv2d", filters: 4, kernel: 3, padding: "same", bias: false },
+    { kind: "batchNorm" },
+    { kind: "relu" },
+    { kind: "conv2d", filters: 4, kernel: 3, dilation: 2, padding: "same", bias: false },
+    { kind: "instanceNorm", affine: true },
+    {
+      kind: "residual",
+      body: [
+        { kind: "conv2d", filters: 5, kernel: 3, stride: 2, padding: "same", bias: false },
+        { kind: "batchNorm" },
+        { kind: "relu" },
+      ],
+      shortcut: [{ kind: "conv2d", filters: 5, kernel: 1, stride: 2, padding: "valid" }],
+    },
+    { kind: "cg", filters: 3, kernel: 2, order: 2, stride: 1, dilation: 2 },
+    { kind: "avgPool", size: 2, stride: 1 },
+    { kind: "cg", filters: 3, kernel: 2, order: 2, stride: 2, shared: true },
+    { kind: "flatten" },
+    { kind: "monomials", order: 2 },
+    { kind: "dense", units: 3 },
+  ],
+};
+
+test("every layer kind: whole-model gradients on wasm match cpu", async () => {
+  const weights = initWeights(everyLayer, 11);
+  const trainable = modelParams(everyLayer)
+    .filter((p) => p.trainable)
+    .map((p) => p.name);
+  const batch = {
+    images: randn(3 * 9 * 9 * 2, 12).map((v) => Math.abs(v) % 1),
+    labels: Uint8Array.from([0, 2, 1]),
+    count: 3,
+  };
+  const model = { spec: everyLayer, classes: 3, trainable };
+  const got = await on("wasm", () => computeGradients(model, weights, batch));
+  const want = await on("cpu", () => computeGradients(model, weights, batch));
+  await tf.setBackend("wasm");
+  assert.ok(Math.abs(got.loss - want.loss) < 1e-5 * Math.max(1, Math.abs(want.loss)));
+  for (const name of trainable) {
+    const err = relErr(got.grads[name], want.grads[name]);
+    assert.ok(err < 1e-4, `${name}: relative error ${err}`);
+    assert.ok(
+      want.grads[name].some((v) => v !== 0),
+      `${name} has a gradient`,
+    );
+  }
 });

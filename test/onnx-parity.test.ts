@@ -31,7 +31,7 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function parity(spec: ModelSpec, cgMode: CgMode = "slice", seed = 1) {
+async function parity(spec: ModelSpec, cgMode: CgMode = "auto", seed = 1) {
   const weights = randomWeights(spec, seed);
   calibrateBatchNorm(spec, weights, randomImages(16, spec.input, seed + 7), 16, seed + 3);
   const file = join(dir, `${spec.name}-${cgMode}.onnx`);
@@ -53,7 +53,7 @@ async function parity(spec: ModelSpec, cgMode: CgMode = "slice", seed = 1) {
 }
 
 for (const shared of [false, true]) {
-  for (const mode of ["slice", "depthwise"] as const) {
+  for (const mode of ["slice", "depthwise", "matmul"] as const) {
     test(`TaylorNet-like conv+cg+batchNorm+dense, shared=${shared}, cg as ${mode}`, () =>
       parity(taylorLike(shared), mode));
   }
@@ -74,6 +74,7 @@ test("src/nn/convnet.ts distillation ConvNet (tiny width)", () =>
 test("src/nn/taylornet.ts mnist7, mnist28, cifar10 and the ablation (tiny widths)", async () => {
   await parity(taylorNetSpec("mnist7", { width: 3, order: 3 }));
   await parity(taylorNetSpec("mnist28", { width: 2 }), "depthwise");
+  await parity(taylorNetSpec("mnist28", { width: 24 }));
   await parity(taylorNetSpec("cifar10", { width: 2 }));
   await parity(taylorNetSpec("mnist7", { width: 3, ablate: true }));
 });

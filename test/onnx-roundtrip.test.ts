@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import type { ModelSpec } from "../src/nn/spec.js";
+import { taylorNetSpec } from "../src/nn/taylornet.js";
 import { checkModel } from "../src/onnx/check.js";
 import {
   buildOnnxModel,
@@ -134,6 +136,15 @@ test("exported graphs pass the checker, and each broken rule is reported", () =>
   const noOut = clone();
   noOut.graph!.output![0].name = "ghost";
   assert.ok(checkModel(noOut).some((e) => /graph output ghost is never produced/.test(e)));
+});
+
+test("cgMode auto uses per-term MatMuls only for layers with large feature maps", () => {
+  const opsOf = (spec: ModelSpec) =>
+    new Set(buildOnnxModel(spec, randomWeights(spec, 1)).graph!.node!.map((n) => n.opType));
+  const big = opsOf(taylorNetSpec("mnist28", { width: 24 }));
+  assert.ok(big.has("MatMul") && big.has("Sum"));
+  const small = opsOf(taylorNetSpec("mnist7", { width: 4 }));
+  assert.ok(!small.has("MatMul") && small.has("Concat"));
 });
 
 test("export refuses weights that do not match the spec", () => {

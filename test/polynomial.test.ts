@@ -49,7 +49,8 @@ test("Fig. 4(c): two CG steps on four variables give degree 4 with cross-cluster
   const at = [0.3, -1.2, 0.7, 2.0];
   const ey1 = y1.evaluate(at);
   const ey2 = y2.evaluate(at);
-  const direct = 0.1 + c[10] * ey1 + c[11] * ey2 + c[12] * ey1 * ey1 + c[13] * ey1 * ey2 + c[14] * ey2 * ey2;
+  const direct =
+    0.1 + c[10] * ey1 + c[11] * ey2 + c[12] * ey1 * ey1 + c[13] * ey1 * ey2 + c[14] * ey2 * ey2;
   assert.ok(Math.abs(z.evaluate(at) - direct) < 1e-9 * Math.max(1, Math.abs(direct)));
 });
 
@@ -57,8 +58,10 @@ function perturb(weights: Weights, seed: number): Weights {
   let s = seed;
   for (const [name, w] of Object.entries(weights)) {
     const noise = randn(w.data.length, s++, 0.2);
-    if (name.endsWith("movingVariance")) w.data.forEach((v, i) => (w.data[i] = 1 + Math.abs(noise[i])));
-    else if (!name.endsWith("kernel")) w.data.forEach((v, i) => (w.data[i] = v + noise[i]));
+    for (let i = 0; i < w.data.length; i++) {
+      if (name.endsWith("movingVariance")) w.data[i] = 1 + Math.abs(noise[i]);
+      else if (!name.endsWith("kernel")) w.data[i] += noise[i];
+    }
   }
   return weights;
 }
@@ -69,7 +72,9 @@ function checkExpansion(spec: ModelSpec, seed: number) {
   const [h, w, c] = spec.input;
   const points = randn(5 * h * w * c, seed + 1, 1);
   const y = tf.tidy(() => {
-    const params = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
+    const params = Object.fromEntries(
+      Object.entries(weights).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]),
+    );
     return forward(spec, params, tf.tensor4d(points, [5, h, w, c]));
   });
   const out = y.dataSync();
@@ -79,7 +84,10 @@ function checkExpansion(spec: ModelSpec, seed: number) {
     const at = points.subarray(b * h * w * c, (b + 1) * h * w * c);
     polys.forEach((p, u) => {
       const expected = out[b * units + u];
-      worst = Math.max(worst, Math.abs(p.evaluate(at) - expected) / Math.max(1, Math.abs(expected)));
+      worst = Math.max(
+        worst,
+        Math.abs(p.evaluate(at) - expected) / Math.max(1, Math.abs(expected)),
+      );
     });
   }
   y.dispose();

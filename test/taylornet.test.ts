@@ -20,7 +20,10 @@ test("every arch infers its shapes down to 10 logits, with no activation layers"
       assert.deepEqual(outputShape(spec), [10]);
       assert.equal(spec.layers[0].kind, "normalize");
       assert.ok(!spec.layers.some((l) => l.kind === "relu"), `${arch}: no activation`);
-      assert.equal(spec.layers.some((l) => l.kind === "cg"), !ablate);
+      assert.equal(
+        spec.layers.some((l) => l.kind === "cg"),
+        !ablate,
+      );
     }
   }
   const shapes = inferShapes(taylorNetSpec("mnist28").layers, [28, 28, 1]).map((s) => s.join("x"));
@@ -94,7 +97,15 @@ for (const arch of ["cifar10", "mnist7"] as const) {
   test(`${arch} (tiny width) trains a few steps on synthetic data and the loss goes down`, async () => {
     const spec = taylorNetSpec(arch, { width: 4 });
     const data = synthetic(arch === "cifar10" ? 20 : 40, spec.input, 1);
-    const result = await train({ spec, train: data, epochs: 4, batchSize: 10, lr: 0.01, seed: 3, progress: "none" });
+    const result = await train({
+      spec,
+      train: data,
+      epochs: 4,
+      batchSize: 10,
+      lr: 0.01,
+      seed: 3,
+      progress: "none",
+    });
     const losses = result.history.map((h) => h.loss);
     assert.equal(losses.length, 4);
     assert.ok(losses.every(Number.isFinite));

@@ -6,8 +6,8 @@ export const MNIST_SIDE = 28;
 const BOX = 20;
 /** MNIST digits have their centre of mass at index (14, 14) on average. */
 const CENTRE = 14;
-/** Stretched ink above this level counts for the bounding box (MNIST's box is of all ink). */
-const INK_THRESHOLD = 0.05;
+/** Default level of stretched ink that counts for the bounding box. */
+export const DEFAULT_INK_THRESHOLD = 0.05;
 /** Below this contrast between background and the brightest ink there is no digit to frame. */
 const MIN_CONTRAST = 0.1;
 
@@ -16,6 +16,8 @@ export interface FramingOptions {
   invert?: "auto" | boolean;
   /** Crop to the ink, scale into 20×20, centre by mass; default true. */
   frame?: boolean;
+  /** Ink (0..1 after background removal) at or above this counts for the box; default 0.05. */
+  inkThreshold?: number;
 }
 
 export interface MnistInput {
@@ -79,19 +81,19 @@ function stretch(ink: Float32Array, floor: number): Float32Array | null {
   const out = new Float32Array(ink.length);
   for (let i = 0; i < ink.length; i++) {
     const v = (ink[i] - floor) / range;
-    out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    out[i] = Math.min(Math.max(v, 0), 1);
   }
   return out;
 }
 
-function inkBox(img: Float32Array, w: number, h: number) {
+function inkBox(img: Float32Array, w: number, h: number, threshold: number) {
   let x0 = w;
   let y0 = h;
   let x1 = -1;
   let y1 = -1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      if (img[y * w + x] >= INK_THRESHOLD) {
+      if (img[y * w + x] >= threshold) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
         if (y < y0) y0 = y;
@@ -138,9 +140,9 @@ function centreByMass(img: Float32Array, w: number, h: number): Float32Array {
   return out;
 }
 
-function frameDigit(ink: Float32Array, w: number, h: number, floor: number) {
+function frameDigit(ink: Float32Array, w: number, h: number, floor: number, threshold: number) {
   const stretched = stretch(ink, floor);
-  const box = stretched && inkBox(stretched, w, h);
+  const box = stretched && inkBox(stretched, w, h, threshold);
   if (!stretched || !box) return null;
   const scale = BOX / Math.max(box.w, box.h);
   const bw = Math.max(1, Math.round(box.w * scale));
@@ -166,7 +168,15 @@ export function toMnistInput(
   for (let i = 0; i < gray.length; i++) ink[i] = inverted ? 1 - gray[i] : gray[i];
   const inkBorder = inverted ? border.map((v) => 1 - v) : border;
   const framed =
-    (options.frame ?? true) ? frameDigit(ink, width, height, noiseFloor(inkBorder)) : null;
+    (options.frame ?? true)
+      ? frameDigit(
+          ink,
+          width,
+          height,
+          noiseFloor(inkBorder),
+          options.inkThreshold ?? DEFAULT_INK_THRESHOLD,
+        )
+      : null;
   const pixels = framed ?? resizeTo(ink, width, height, MNIST_SIDE, MNIST_SIDE);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.min(Math.max(pixels[i], 0), 1);
   return { pixels, inverted, framed: framed !== null };

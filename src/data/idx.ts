@@ -1,12 +1,14 @@
 // Reader for IDX files (the MNIST format), plain or gzip-compressed, with checks that
 // name the file and what is wrong with it.
 import { readFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
 import { DataError } from "./errors.js";
 
 export const IDX_IMAGES_MAGIC = 0x00000803;
 export const IDX_LABELS_MAGIC = 0x00000801;
 const UBYTE = 0x08;
+const gunzipAsync = promisify(gunzip);
 
 export interface IdxArray {
   file: string;
@@ -95,7 +97,7 @@ export async function readMaybeGzip(file: string): Promise<Uint8Array> {
   }
   if (!isGzip(raw)) return raw;
   try {
-    return gunzipSync(raw);
+    return await gunzipAsync(raw);
   } catch (e) {
     throw new DataError(file, `corrupt gzip data (${(e as Error).message})`);
   }

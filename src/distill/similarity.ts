@@ -17,16 +17,11 @@ export interface SimilarityRow {
   interClass: number | null;
 }
 
-function normalisedRows(images: Float32Array, count: number): Float32Array[] {
-  const dim = images.length / count;
-  return Array.from({ length: count }, (_, i) => {
-    const row = images.slice(i * dim, (i + 1) * dim);
-    let norm = 0;
-    for (const v of row) norm += v * v;
-    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let k = 0; k < dim; k++) row[k] *= inv;
-    return row;
-  });
+function normalise(row: Float32Array): Float32Array {
+  let norm = 0;
+  for (const v of row) norm += v * v;
+  const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  return row.map((v) => v * inv);
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
@@ -36,8 +31,8 @@ function dot(a: Float32Array, b: Float32Array): number {
 }
 
 /**
- * Cosines of raw pixels, or of `embed(images, count)` (count rows) when given. At most
- * `maxPerClass` images per class are compared (the first ones), to bound the cost.
+ * Cosines of raw pixels, or of `embed(images, count)` (count rows) when given. Only the first
+ * `maxPerClass` images of each class are compared (and embedded), to bound the cost.
  */
 export function levelSimilarity(
   level: LevelImages,
@@ -45,12 +40,25 @@ export function levelSimilarity(
   maxPerClass = 200,
   embed?: (images: Float32Array, count: number) => Float32Array,
 ): SimilarityRow {
-  const features = embed ? embed(level.images, level.count) : level.images;
-  const rows = normalisedRows(features, level.count);
-  const byClass: Float32Array[][] = Array.from({ length: classes }, () => []);
+  const chosen: number[][] = Array.from({ length: classes }, () => []);
   level.labels.forEach((label, i) => {
-    if (byClass[label].length < maxPerClass) byClass[label].push(rows[i]);
+    if (chosen[label].length < maxPerClass) chosen[label].push(i);
   });
+  const indices = chosen.flat();
+  const size = level.images.length / level.count;
+  const picked = new Float32Array(indices.length * size);
+  indices.forEach((i, k) => {
+    picked.set(level.images.subarray(i * size, (i + 1) * size), k * size);
+  });
+  const features = embed ? embed(picked, indices.length) : picked;
+  const dim = features.length / indices.length;
+  const rows = indices.map((_, k) => normalise(features.slice(k * dim, (k + 1) * dim)));
+  const byClass: Float32Array[][] = [];
+  let at = 0;
+  for (const members of chosen) {
+    byClass.push(rows.slice(at, at + members.length));
+    at += members.length;
+  }
   let intraSum = 0;
   let intraClasses = 0;
   for (const members of byClass) {

@@ -42,7 +42,8 @@ export class CGLayer extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = shape[shape.length - 1];
-    if (channels === null || channels === undefined) throw new Error("CGLayer needs a known channel count");
+    if (channels === null || channels === undefined)
+      throw new Error("CGLayer needs a known channel count");
     const terms = cgTerms(this.spec);
     const cin = this.spec.shared ? 1 : channels;
     this.kernel = this.addWeight(
@@ -60,7 +61,8 @@ export class CGLayer extends tf.layers.Layer {
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const { kernel, stride = 1, dilation = 1, padding = "valid" } = this.spec;
-    const size = (v: number | null) => (v === null ? null : windowOutSize(v, kernel, stride, dilation, padding));
+    const size = (v: number | null) =>
+      v === null ? null : windowOutSize(v, kernel, stride, dilation, padding);
     return [n, size(h), size(w), this.spec.filters];
   }
 

@@ -99,7 +99,11 @@ export class Polynomial {
 
   degree(): number {
     let max = 0;
-    for (const k of this.terms.keys()) max = Math.max(max, k.split(",").reduce((a, e) => a + Number(e), 0));
+    for (const k of this.terms.keys())
+      max = Math.max(
+        max,
+        k.split(",").reduce((a, e) => a + Number(e), 0),
+      );
     return max;
   }
 
@@ -115,7 +119,9 @@ export class Polynomial {
     const parts = this.sortedTerms()
       .slice(0, limit)
       .map(({ exponents, coefficient }) => {
-        const factors = exponents.flatMap((e, i) => (e === 0 ? [] : [e === 1 ? names[i] : `${names[i]}^${e}`]));
+        const factors = exponents.flatMap((e, i) =>
+          e === 0 ? [] : [e === 1 ? names[i] : `${names[i]}^${e}`],
+        );
         return `${coefficient.toFixed(digits)}${factors.length ? `·${factors.join("·")}` : ""}`;
       });
     return parts.join(" + ").replaceAll("+ -", "- ") || "0";
@@ -123,7 +129,12 @@ export class Polynomial {
 }
 
 /** One CG cluster map (Eq. 4): c0 + Σ_t c_t·term_t over the given polynomials, canonical order. */
-export function cgCluster(inputs: Polynomial[], coefficients: number[], constant: number, order: number): Polynomial {
+export function cgCluster(
+  inputs: Polynomial[],
+  coefficients: number[],
+  constant: number,
+  order: number,
+): Polynomial {
   const vars = inputs[0].vars;
   const out = Polynomial.constant(vars, constant);
   const terms = enumerateMonomials(inputs.length, order);
@@ -189,7 +200,13 @@ function windowed(
   return { shape: [oh, ow, layer.filters], values };
 }
 
-function expandLayer(layer: LayerSpec, act: Activation, weights: Weights, path: string, vars: number): Activation {
+function expandLayer(
+  layer: LayerSpec,
+  act: Activation,
+  weights: Weights,
+  path: string,
+  vars: number,
+): Activation {
   const channels = act.shape.at(-1) ?? 1;
   switch (layer.kind) {
     case "normalize":
@@ -197,13 +214,15 @@ function expandLayer(layer: LayerSpec, act: Activation, weights: Weights, path: 
         shape: act.shape,
         values: act.values.map((p, i) => {
           const ch = i % channels;
-          return p.scale(1 / layer.std[ch]).add(Polynomial.constant(vars, -layer.mean[ch] / layer.std[ch]));
+          return p
+            .scale(1 / layer.std[ch])
+            .add(Polynomial.constant(vars, -layer.mean[ch] / layer.std[ch]));
         }),
       };
     case "batchNorm": {
       const eps = layer.epsilon ?? 1e-5;
-      const [gamma, beta, mean, variance] = ["gamma", "beta", "movingMean", "movingVariance"].map((n) =>
-        weight(weights, `${path}.${n}`),
+      const [gamma, beta, mean, variance] = ["gamma", "beta", "movingMean", "movingVariance"].map(
+        (n) => weight(weights, `${path}.${n}`),
       );
       return {
         shape: act.shape,
@@ -222,7 +241,9 @@ function expandLayer(layer: LayerSpec, act: Activation, weights: Weights, path: 
       const values: Polynomial[] = [];
       for (let u = 0; u < layer.units; u++) {
         const out = Polynomial.constant(vars, bias ? bias[u] : 0);
-        act.values.forEach((p, i) => out.addScaled(p, kernel[i * layer.units + u]));
+        act.values.forEach((p, i) => {
+          out.addScaled(p, kernel[i * layer.units + u]);
+        });
         values.push(out);
       }
       return { shape: [layer.units], values };
@@ -234,9 +255,11 @@ function expandLayer(layer: LayerSpec, act: Activation, weights: Weights, path: 
       return windowed(act, layer, vars, (_oy, _ox, taps) =>
         Array.from({ length: f }, (_, o) => {
           const out = Polynomial.constant(vars, bias ? bias[o] : 0);
-          taps.forEach((row, ch) =>
-            row.forEach((p, tap) => out.addScaled(p, kernel[(tap * channels + ch) * f + o])),
-          );
+          taps.forEach((row, ch) => {
+            row.forEach((p, tap) => {
+              out.addScaled(p, kernel[(tap * channels + ch) * f + o]);
+            });
+          });
           return out;
         }),
       );
@@ -248,21 +271,30 @@ function expandLayer(layer: LayerSpec, act: Activation, weights: Weights, path: 
       const cin = layer.shared ? 1 : channels;
       const tuples = enumerateMonomials(layer.kernel * layer.kernel, layer.order);
       return windowed(act, layer, vars, (_oy, _ox, taps) => {
-        const outs = Array.from({ length: f }, (_, o) => Polynomial.constant(vars, bias ? bias[o] : 0));
+        const outs = Array.from({ length: f }, (_, o) =>
+          Polynomial.constant(vars, bias ? bias[o] : 0),
+        );
         taps.forEach((row, ch) => {
           const products: Polynomial[] = [];
           tuples.forEach((tuple, t) => {
             // Canonical order: a degree-(g+1) tuple's prefix appeared earlier; reuse products.
-            products.push(tuple.length === 1 ? row[tuple[0]] : products[parentIndex(tuples, t)].mul(row[tuple.at(-1)!]));
+            products.push(
+              tuple.length === 1
+                ? row[tuple[0]]
+                : products[parentIndex(tuples, t)].mul(row[tuple.at(-1)!]),
+            );
             const kc = layer.shared ? 0 : ch;
-            for (let o = 0; o < f; o++) outs[o].addScaled(products[t], kernel[(t * cin + kc) * f + o]);
+            for (let o = 0; o < f; o++)
+              outs[o].addScaled(products[t], kernel[(t * cin + kc) * f + o]);
           });
         });
         return outs;
       });
     }
     default:
-      throw new Error(`expand: layer kind ${layer.kind} is not a polynomial map this module expands`);
+      throw new Error(
+        `expand: layer kind ${layer.kind} is not a polynomial map this module expands`,
+      );
   }
 }
 

@@ -69,7 +69,13 @@ export function monomialFeaturesArray(
 }
 
 /** dL/dx from dL/dterms by running the recurrence backwards (rarely needed: inputs are data). */
-function monomialInputGrad(x: Float32Array, dy: Float32Array, n: number, vars: number, order: number): Float32Array {
+function monomialInputGrad(
+  x: Float32Array,
+  dy: Float32Array,
+  n: number,
+  vars: number,
+  order: number,
+): Float32Array {
   const { parent, variable } = recurrenceArrays(vars, order);
   const terms = parent.length;
   const value = monomialFeaturesArray(x, n, vars, order);
@@ -101,7 +107,10 @@ export function monomialFeatures(x: tf.Tensor2D, order: number): tf.Tensor2D {
     return {
       value: tf.tensor2d(features, [n, features.length / n]),
       gradFunc: (dy: tf.Tensor) =>
-        tf.tensor2d(monomialInputGrad(xs, dy.dataSync() as Float32Array, n, vars, order), [n, vars]),
+        tf.tensor2d(monomialInputGrad(xs, dy.dataSync() as Float32Array, n, vars, order), [
+          n,
+          vars,
+        ]),
     };
   });
   return op(x) as tf.Tensor2D;
@@ -114,7 +123,8 @@ export function taylorDirectSpec(
   norm: Normalization = MNIST_NORMALIZATION,
   classes = 10,
 ): ModelSpec {
-  if (!Number.isInteger(order) || order < 1 || order > 6) throw new Error(`order must be 1..6, got ${order}`);
+  if (!Number.isInteger(order) || order < 1 || order > 6)
+    throw new Error(`order must be 1..6, got ${order}`);
   return {
     name: `taylor-direct-order${order}`,
     input,

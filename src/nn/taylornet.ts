@@ -53,7 +53,16 @@ function head(norm: Normalization, body: LayerSpec[], classes = 10): LayerSpec[]
 function body(arch: TaylorNetArch, c: number, n: number): LayerSpec[] {
   switch (arch) {
     case "mnist28":
-      return [conv(c), conv(c), cg(c, n, 2, 1), cg(c, n, 1, 7), conv(c), conv(c), cg(c, n, 1, 3), cg(c, n, 2, 1)];
+      return [
+        conv(c),
+        conv(c),
+        cg(c, n, 2, 1),
+        cg(c, n, 1, 7),
+        conv(c),
+        conv(c),
+        cg(c, n, 1, 3),
+        cg(c, n, 2, 1),
+      ];
     case "mnist7":
       // 7×7: Conv, diCG CG(2,2,c,1,1,3) 7→4, Conv, Conv, CG(2,2,c,2,2) 4→2, Linear. One conv
       // before the first CG instead of Fig. 5's two: half the compute, 192k parameters.
@@ -99,11 +108,14 @@ export function ablateCg(spec: ModelSpec): ModelSpec {
 /** A TaylorNet spec by arch name: taylorNetSpec("mnist7", { width: 8 }) for tests. */
 export function taylorNetSpec(arch: string, options: TaylorNetOptions = {}): ModelSpec {
   if (!isArch(arch)) {
-    throw new Error(`unknown TaylorNet arch "${arch}"; choose one of ${TAYLORNET_ARCHS.join(", ")}`);
+    throw new Error(
+      `unknown TaylorNet arch "${arch}"; choose one of ${TAYLORNET_ARCHS.join(", ")}`,
+    );
   }
   const width = options.width ?? 64;
   const order = options.order ?? 2;
-  if (!Number.isInteger(width) || width < 1) throw new Error(`width must be a positive integer, got ${width}`);
+  if (!Number.isInteger(width) || width < 1)
+    throw new Error(`width must be a positive integer, got ${width}`);
   if (!Number.isInteger(order) || order < 1 || order > 4) {
     throw new Error(`order must be 1..4, got ${order}`);
   }

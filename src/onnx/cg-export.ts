@@ -1,8 +1,15 @@
 // Eq. 4 as ONNX ops: the k·k strided, dilated cluster views (Slice ops or a depthwise conv with
-// one-hot kernels), their monomials in the canonical order, and one 1×1 convolution.
+// one-hot kernels), their monomials in the canonical order, and one 1×1 convolution (or one
+// MatMul per term, summed).
 import { enumerateMonomials } from "../nn/monomials.js";
 import { type CgLayer, padAmounts } from "../nn/spec.js";
-import { type EmitContext, optionalWeight, type Value, weight } from "./emit-context.js";
+import {
+  AUTO_MATMUL_FEATURES,
+  type EmitContext,
+  optionalWeight,
+  type Value,
+  weight,
+} from "./emit-context.js";
 import { type ChannelAffine, cgToPointwise, foldOutputMajor } from "./weights-layout.js";
 
 interface Geometry {
@@ -42,8 +49,8 @@ function degreeSteps(vars: number, order: number): { parents: number[]; variable
   return steps;
 }
 
-/** [N, T·C, oh, ow] in term-major order from k·k Slice views and one Mul per term. */
-function sliceFeatures(ctx: EmitContext, x: string, geo: Geometry, order: number): string {
+/** The k·k cluster views [N, C, oh, ow] (row-major offsets) as Slice ops on the padded input. */
+function sliceViews(ctx: EmitContext, x: string, geo: Geometry): string[] {
   const { g } = ctx;
   const { k, s, d, pads, oh, ow } = geo;
   let padded = x;
@@ -72,16 +79,63 @@ function sliceFeatures(ctx: EmitContext, x: string, geo: Geometry, order: number
       );
     }
   }
+  return views;
+}
+
+/** Every monomial of the views in the canonical order, one Mul per term of degree ≥ 2. */
+function monomialTerms(ctx: EmitContext, views: string[], order: number): string[] {
   const terms = [...views];
   let previous = views;
-  for (const step of degreeSteps(k * k, order)) {
+  for (const step of degreeSteps(views.length, order)) {
     const current = step.parents.map((p, i) =>
-      g.op("Mul", [previous[p], views[step.variables[i]]], {}, "cg_term"),
+      ctx.g.op("Mul", [previous[p], views[step.variables[i]]], {}, "cg_term"),
     );
     terms.push(...current);
     previous = current;
   }
-  return terms.length === 1 ? terms[0] : g.op("Concat", terms, { axis: 1 }, "cg_features");
+  return terms;
+}
+
+/** [N, T·C, oh, ow] in term-major order (src/nn/cg.ts's t·C + c). */
+function sliceFeatures(ctx: EmitContext, x: string, geo: Geometry, order: number): string {
+  const terms = monomialTerms(ctx, sliceViews(ctx, x, geo), order);
+  return terms.length === 1 ? terms[0] : ctx.g.op("Concat", terms, { axis: 1 }, "cg_features");
+}
+
+/**
+ * No feature tensor at all: each term [N, C, oh·ow] goes through its own MatMul with W_t [F, C]
+ * and the T products are summed, which avoids the large Concat and its layout reorder.
+ */
+function matmulCg(
+  ctx: EmitContext,
+  layer: CgLayer,
+  x: string,
+  geo: Geometry,
+  weight: Float32Array,
+  bias: Float32Array | undefined,
+  path: string,
+): string {
+  const { g } = ctx;
+  const { oh, ow } = geo;
+  const flat = g.int64("shape", [0, geo.c, oh * ow]);
+  const views = sliceViews(ctx, x, geo).map((v) => g.op("Reshape", [v, flat], {}, "cg_flat"));
+  let terms = monomialTerms(ctx, views, layer.order);
+  if (layer.shared) {
+    const axis = g.int64("axes", [1]);
+    terms = terms.map((t) => g.op("ReduceSum", [t, axis], { keepdims: 1 }, "cg_sum"));
+  }
+  const c = layer.shared ? 1 : geo.c;
+  const f = layer.filters;
+  const width = terms.length * c;
+  const products = terms.map((term, t) => {
+    const wt = new Float32Array(f * c);
+    for (let fi = 0; fi < f; fi++)
+      wt.set(weight.subarray(fi * width + t * c, fi * width + t * c + c), fi * c);
+    return g.op("MatMul", [g.float(`${path}.w${t}`, [f, c], wt), term], {}, "cg_part");
+  });
+  let y = products.length === 1 ? products[0] : g.op("Sum", products, {}, "cg_sum_terms");
+  if (bias) y = g.op("Add", [y, g.float(`${path}.bias`, [f, 1], bias)], {}, "cg_biased");
+  return g.op("Reshape", [y, g.int64("shape", [0, f, oh, ow])], {}, `${path}.out`);
 }
 
 /** [N, C·T, oh, ow] in channel-major order from a depthwise one-hot conv and Gathers. */
@@ -123,6 +177,13 @@ export function emitCg(
   const kernel = weight(ctx, `${path}.kernel`);
   const terms = kernel.shape[0];
   const depthwise = ctx.cgMode === "depthwise";
+  const bias = optionalWeight(ctx, `${path}.bias`)?.data;
+  const large = terms * (layer.shared ? 1 : geo.c) * geo.oh * geo.ow >= AUTO_MATMUL_FEATURES;
+  if (ctx.cgMode === "matmul" || (ctx.cgMode === "auto" && large)) {
+    const folded = foldOutputMajor(cgToPointwise(kernel, "termMajor"), bias, layer.filters, affine);
+    const out = matmulCg(ctx, layer, input.name, geo, folded.weight, folded.bias, path);
+    return { name: out, shape: outShape };
+  }
   let features = depthwise
     ? depthwiseFeatures(ctx, input.name, geo, layer.order)
     : sliceFeatures(ctx, input.name, geo, layer.order);
@@ -135,7 +196,6 @@ export function emitCg(
   }
   const width = layer.shared ? terms : terms * geo.c;
   const pointwise = cgToPointwise(kernel, depthwise ? "channelMajor" : "termMajor");
-  const bias = optionalWeight(ctx, `${path}.bias`)?.data;
   const folded = foldOutputMajor(pointwise, bias, layer.filters, affine);
   const inputs = [features, g.float(`${path}.weight`, [layer.filters, width, 1, 1], folded.weight)];
   if (folded.bias) inputs.push(g.float(`${path}.bias`, [layer.filters], folded.bias));

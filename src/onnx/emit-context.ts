@@ -4,8 +4,15 @@ import type { Shape } from "../nn/spec.js";
 import type { Weights, WeightTensor } from "../nn/weights.js";
 import type { GraphBuilder } from "./graph-builder.js";
 
-/** How a CG layer gathers its cluster views: k·k Slice ops, or one depthwise one-hot conv. */
-export type CgMode = "slice" | "depthwise";
+/**
+ * How a CG layer is built: k·k Slice views concatenated into a 1×1 conv ("slice"), one depthwise
+ * one-hot conv + Gathers into a 1×1 conv ("depthwise"), or Slice views with one MatMul per term
+ * summed, no concatenation ("matmul"); "auto" picks matmul for layers whose concatenated
+ * features per image (T·C·oh·ow) reach AUTO_MATMUL_FEATURES, else slice (bench/infer.ts).
+ */
+export type CgMode = "slice" | "depthwise" | "matmul" | "auto";
+
+export const AUTO_MATMUL_FEATURES = 65536;
 
 export interface EmitContext {
   g: GraphBuilder;

@@ -51,7 +51,7 @@ export function buildOnnxModel(
 ): ModelProto {
   checkWeights(spec, weights);
   const g = new GraphBuilder();
-  const ctx: EmitContext = { g, weights, cgMode: options.cgMode ?? "slice" };
+  const ctx: EmitContext = { g, weights, cgMode: options.cgMode ?? "auto" };
   const [h, w, c] = spec.input;
   const input = g.input(INPUT_NAME, ["N", h, w, c]);
   const nchw = g.op("Transpose", [input], { perm: [0, 3, 1, 2] }, "input_nchw");

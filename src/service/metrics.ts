@@ -85,8 +85,16 @@ export class Metrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true)
+    if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: "cgnn_" });
+      // prom-client's *_active_*_total gauges break the naming rules promtool checks; their
+      // per-type gauges (cgnn_nodejs_active_handles etc.) carry the same information.
+      for (const metric of this.registry.getMetricsAsArray()) {
+        if (metric.name.endsWith("_total") && !(metric instanceof Counter)) {
+          this.registry.removeSingleMetric(metric.name);
+        }
+      }
+    }
     this.ready.set(0);
   }
 

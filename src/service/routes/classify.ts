@@ -8,7 +8,7 @@ import { type ModelInput, stackInputs, toModelInput } from "../preprocess.js";
 import type { ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { imageBody, uploadedImages } from "./image-input.js";
-import { leaseServingSet, servingSet } from "./lease.js";
+import { withServingSet } from "./lease.js";
 import { classifyQuery } from "./query.js";
 
 export function classifyRouter(config: Config, state: ServingState, metrics: Metrics): Router {
@@ -16,9 +16,7 @@ export function classifyRouter(config: Config, state: ServingState, metrics: Met
   router.post(
     "/classify",
     ...imageBody(config),
-    leaseServingSet(state),
-    async (req: Request, res: Response) => {
-      const set = servingSet(res);
+    withServingSet(state, async (req, res, set) => {
       const query = classifyQuery(req, { k: config.defaultK, level: config.defaultLevel });
       if (!set.references.hasLevel(query.level)) {
         throw unprocessable(
@@ -43,7 +41,7 @@ export function classifyRouter(config: Config, state: ServingState, metrics: Met
         return answer(set, query.level, input, topK);
       });
       res.json(upload.many ? results : results[0]);
-    },
+    }),
   );
   return router;
 }

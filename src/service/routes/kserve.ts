@@ -5,7 +5,7 @@ import type { Config } from "../../config.js";
 import { notFound, unprocessable } from "../errors.js";
 import type { LoadedModel, ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
-import { leaseServingSet, servingSet } from "./lease.js";
+import { withServingSet } from "./lease.js";
 
 const NumberTree: z.ZodType<unknown> = z.lazy(() => z.union([z.number(), z.array(NumberTree)]));
 
@@ -64,9 +64,8 @@ export function kserveRouter(config: Config, state: ServingState): Router {
   router.post(
     "/v2/models/:name/infer",
     express.json({ limit: config.maxUploadBytes }),
-    leaseServingSet(state),
-    async (req: Request<{ name: string }>, res: Response) => {
-      const m = model(servingSet(res), req.params.name);
+    withServingSet<{ name: string }>(state, async (req, res, set) => {
+      const m = model(set, req.params.name);
       const { id, inputs, outputs } = parseInfer(req.body);
       const [input] = inputs;
       const [n, ...shape] = input.shape;
@@ -106,7 +105,7 @@ export function kserveRouter(config: Config, state: ServingState): Router {
           },
         ],
       });
-    },
+    }),
   );
   return router;
 }

@@ -1,21 +1,21 @@
-// Middleware that leases the serving set for one request (503 before models are loaded) and returns it when the response ends.
-import type { NextFunction, Request, Response } from "express";
+// Runs a handler with the serving set leased for exactly its duration (503 before models load), so a
+// retired set closes only after every handler using it has finished, even if its client went away.
+import type { Request, RequestHandler, Response } from "express";
 import { notReady } from "../errors.js";
 import type { ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 
-export function leaseServingSet(state: ServingState) {
-  return (_req: Request, res: Response, next: NextFunction) => {
+export function withServingSet<P = Record<string, string>>(
+  state: ServingState,
+  handler: (req: Request<P>, res: Response, set: ServingSet) => Promise<void>,
+): RequestHandler<P> {
+  return async (req, res) => {
     const lease = state.acquire();
-    if (!lease) return next(notReady());
-    res.locals.servingSet = lease.set;
-    res.once("finish", lease.release);
-    res.once("close", lease.release);
-    next();
+    if (!lease) throw notReady();
+    try {
+      await handler(req, res, lease.set);
+    } finally {
+      lease.release();
+    }
   };
-}
-
-/** The set leased for this request by leaseServingSet. */
-export function servingSet(res: Response): ServingSet {
-  return res.locals.servingSet as ServingSet;
 }

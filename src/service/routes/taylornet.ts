@@ -8,7 +8,7 @@ import { stackInputs, toModelInput } from "../preprocess.js";
 import type { LoadedModel } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { imageBody, isJsonRequest, uploadedImages } from "./image-input.js";
-import { leaseServingSet, servingSet } from "./lease.js";
+import { withServingSet } from "./lease.js";
 import { parseQuery, preprocessingQuery } from "./query.js";
 
 export function taylornetRouter(config: Config, state: ServingState, metrics: Metrics): Router {
@@ -16,9 +16,8 @@ export function taylornetRouter(config: Config, state: ServingState, metrics: Me
   router.post(
     "/taylornet/predict",
     ...imageBody(config, true),
-    leaseServingSet(state),
-    async (req: Request, res: Response) => {
-      const classifier = servingSet(res).classifier;
+    withServingSet(state, async (req, res, set) => {
+      const classifier = set.classifier;
       if (!classifier) throw notFound("no classifier model is loaded");
       const size = classifier.engine.inputShape.reduce((a, b) => a * b, 1);
       const query = parseQuery(req, preprocessingQuery);
@@ -34,7 +33,7 @@ export function taylornetRouter(config: Config, state: ServingState, metrics: Me
         return predict(classifier, out, metrics);
       });
       res.json(many ? results : results[0]);
-    },
+    }),
   );
   return router;
 }

@@ -1,0 +1,156 @@
+// HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
+// (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load.
+// Usage: tsx bench/http.ts [--models-dir models | --tiny] [--duration 5] [--connections 1,16,64]
+//        [--engine pool|microbatch] [--workers 2] [--threads 1]
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import autocannon, { type Result } from "autocannon";
+import { CliError, choiceFlag, intFlag, main, parseCli } from "../src/util/cli.js";
+import { buildModelsDir, digitPng, digitsByClass } from "../test/service-fixture.js";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs = 180_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (child.exitCode !== null)
+      throw new CliError(`the service exited with code ${child.exitCode}`);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new CliError(`the service was not ready after ${timeoutMs / 1000} s`);
+}
+
+function load(
+  url: string,
+  path: string,
+  body: Buffer,
+  connections: number,
+  duration: number,
+): Promise<Result> {
+  return autocannon({
+    url: `${url}${path}`,
+    method: path === "/healthz" ? "GET" : "POST",
+    headers: path === "/healthz" ? {} : { "content-type": "image/png" },
+    body: path === "/healthz" ? undefined : body,
+    connections,
+    duration,
+  });
+}
+
+function line(
+  endpoint: string,
+  connections: number,
+  duration: number,
+  r: Result,
+  extra: Record<string, unknown> = {},
+) {
+  const row = {
+    bench: "http",
+    endpoint,
+    connections,
+    durationS: duration,
+    requestsPerSec: Math.round(r.requests.average),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    ...extra,
+  };
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+}
+
+main(async () => {
+  const flags = parseCli({
+    "models-dir": { type: "string" },
+    tiny: { type: "boolean" },
+    duration: { type: "string" },
+    connections: { type: "string" },
+    engine: { type: "string" },
+    workers: { type: "string" },
+    threads: { type: "string" },
+  });
+  const duration = intFlag(flags.duration, "duration", 5, { min: 1, max: 600 });
+  const levels = (flags.connections ?? "1,16,64")
+    .split(",")
+    .map((c) => intFlag(c, "connections", 1, { min: 1, max: 1024 }));
+  const engine = choiceFlag(flags.engine, "engine", ["pool", "microbatch"] as const, "pool");
+  const workers = intFlag(flags.workers, "workers", 2, { min: 1, max: 64 });
+  const threads = intFlag(flags.threads, "threads", 1, { min: 1, max: 64 });
+  let modelsDir = flags["models-dir"] ?? "models";
+  const fixture = flags.tiny ? await buildModelsDir() : undefined;
+  if (fixture) modelsDir = fixture.dir;
+  if (!existsSync(join(modelsDir, "manifest.json"))) {
+    throw new CliError(`${modelsDir}/manifest.json not found: pass --models-dir DIR or --tiny`);
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/service/server.ts",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--models-dir",
+      modelsDir,
+    ],
+    {
+      env: {
+        ...process.env,
+        CGNN_ENGINE: engine,
+        CGNN_WORKERS: String(workers),
+        CGNN_THREADS: String(threads),
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  try {
+    await waitReady(url, child);
+    const body = await digitPng((await digitsByClass(1))[7]);
+    const setup = { engine, workers, threads, models: flags.tiny ? "tiny" : modelsDir };
+    for (const endpoint of ["/classify", "/taylornet/predict"]) {
+      await load(url, endpoint, body, 8, 1);
+      for (const connections of levels) {
+        line(
+          endpoint,
+          connections,
+          duration,
+          await load(url, endpoint, body, connections, duration),
+          setup,
+        );
+      }
+    }
+    const busy = Math.max(...levels);
+    const [classify, health] = await Promise.all([
+      load(url, "/classify", body, busy, duration),
+      load(url, "/healthz", body, 1, duration),
+    ]);
+    line("/classify", busy, duration, classify, { ...setup, with: "/healthz probe" });
+    line("/healthz", 1, duration, health, { ...setup, underLoad: `/classify c=${busy}` });
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    await fixture?.cleanup();
+  }
+});
