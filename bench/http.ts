@@ -53,6 +53,36 @@ function load(
   });
 }
 
+/** One GET at a time for `duration` seconds (a liveness probe's view): latency percentiles in ms. */
+async function probe(url: string, duration: number) {
+  const times: number[] = [];
+  let failures = 0;
+  const end = Date.now() + duration * 1000;
+  while (Date.now() < end) {
+    const started = performance.now();
+    const ok = await fetch(url).then(
+      async (r) => {
+        await r.arrayBuffer();
+        return r.ok;
+      },
+      () => false,
+    );
+    times.push(performance.now() - started);
+    if (!ok) failures++;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Number(times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2));
+  return {
+    requests: times.length,
+    failures,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: Number(times.at(-1)!.toFixed(2)),
+  };
+}
+
 function line(
   endpoint: string,
   connections: number,
@@ -144,10 +174,12 @@ main(async () => {
     const busy = Math.max(...levels);
     const [classify, health] = await Promise.all([
       load(url, "/classify", body, busy, duration),
-      load(url, "/healthz", body, 1, duration),
+      probe(`${url}/healthz`, duration),
     ]);
     line("/classify", busy, duration, classify, { ...setup, with: "/healthz probe" });
-    line("/healthz", 1, duration, health, { ...setup, underLoad: `/classify c=${busy}` });
+    process.stdout.write(
+      `${JSON.stringify({ bench: "http", endpoint: "/healthz", underLoad: `/classify c=${busy}`, ...health, ...setup })}\n`,
+    );
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));

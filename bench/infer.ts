@@ -37,16 +37,36 @@ function emit(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-/** Runs fn until `seconds` have passed (at least 3 times, after one warm-up); calls per second. */
-async function rate(seconds: number, fn: () => Promise<void>): Promise<number> {
+/**
+ * Runs fn until `seconds` have passed (at least 5 calls, after one warm-up). Returns calls per
+ * second from the median call time (robust to other processes preempting this one) and from
+ * the mean.
+ */
+async function rate(
+  seconds: number,
+  fn: () => Promise<void>,
+): Promise<{ median: number; mean: number }> {
   await fn();
-  let calls = 0;
+  const times: number[] = [];
   const start = performance.now();
-  while (calls < 3 || performance.now() - start < seconds * 1000) {
+  while (times.length < 5 || performance.now() - start < seconds * 1000) {
+    const t = performance.now();
     await fn();
-    calls++;
+    times.push(performance.now() - t);
   }
-  return calls / ((performance.now() - start) / 1000);
+  const total = times.reduce((a, b) => a + b, 0);
+  times.sort((a, b) => a - b);
+  return {
+    median: 1000 / times[Math.floor(times.length / 2)],
+    mean: (1000 * times.length) / total,
+  };
+}
+
+function perImage(r: { median: number; mean: number }, batch: number) {
+  return {
+    imagesPerSec: Math.round(r.median * batch),
+    meanImagesPerSec: Math.round(r.mean * batch),
+  };
 }
 
 function images(n: number, spec: ModelSpec): Float32Array {
@@ -66,7 +86,7 @@ async function engineThroughput(c: Case, file: string, threads: number, seconds:
       engine: "ort",
       threads,
       batch,
-      imagesPerSec: Math.round(perSec * batch),
+      ...perImage(perSec, batch),
     });
   }
   await model.close();
@@ -90,7 +110,7 @@ async function tfjsThroughput(c: Case, seconds: number) {
       engine: "tfjs-wasm",
       threads: 1,
       batch,
-      imagesPerSec: Math.round(perSec * batch),
+      ...perImage(perSec, batch),
     });
   }
   tf.dispose(Object.values(params));
@@ -185,7 +205,7 @@ async function cgModes(c: Case, dir: string, seconds: number) {
         cgMode,
         threads: 1,
         batch,
-        imagesPerSec: Math.round(perSec * batch),
+        ...perImage(perSec, batch),
       });
     }
     await model.close();

@@ -3,7 +3,7 @@
 // Usage: tsx bench/train.ts [--model conv64,mnist7,...] [--workers 1,2] [--batch 64]
 //        [--steps 4] [--stock] [--backend wasm]
 import type { Dataset } from "../src/data/dataset.js";
-import { initBackend } from "../src/nn/backend.js";
+import { BACKENDS, initBackend } from "../src/nn/backend.js";
 import { setStockGradients } from "../src/nn/kernels/register.js";
 import {
   cgTerms,
@@ -101,7 +101,8 @@ main(async () => {
     .map((w) => intFlag(w, "workers", 1, { min: 1, max: 16 }));
   const batch = intFlag(v.batch, "batch", 64, { min: 1 });
   const steps = intFlag(v.steps, "steps", 4, { min: 1 });
-  const backend = choiceFlag(v.backend, "backend", ["wasm", "tensorflow", "cpu"] as const, "wasm");
+  const backend =
+    v.backend === undefined ? undefined : choiceFlag(v.backend, "backend", BACKENDS, "wasm");
   const choice = await initBackend(backend);
   for (const name of names) {
     const spec = await MODELS[name]();

@@ -2,6 +2,8 @@
 // then writes the Fig. 3 quadratic-weight analysis (CSV, SVG, PNG) and the pruning table.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { accuracyOfKernels } from "../src/analysis/direct-eval.js";
+import { trainDirect } from "../src/analysis/direct-train.js";
 import { fig3Svg, writeSvgAndPng } from "../src/analysis/plot.js";
 import { pruneByMagnitude } from "../src/analysis/prune.js";
 import {
@@ -12,19 +14,19 @@ import {
 } from "../src/analysis/quadratic.js";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/resize.js";
 import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
-import { evaluate } from "../src/train/evaluate.js";
-import { train } from "../src/train/trainer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 
 const USAGE = `usage: taylor-direct.ts --order 1..4 [--data mnist7|mnist|fashion|idx:DIR] [--resize area|bilinear]
-  [--epochs 2] [--batch 128] [--lr 0.001] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
-  [--out runs/taylor-direct-orderN] [--resume] [--progress bar|lines|none] [--no-analysis]`;
+  [--epochs 2] [--batch 128] [--lr 0.001] [--seed 0] [--limit N] [--test-limit N]
+  [--out runs/taylor-direct-orderN] [--progress lines|none] [--no-analysis]`;
 
 const KERNEL = "3.kernel";
+const BIAS = "3.bias";
 const KEEP = [1, 0.5, 0.3, 0.1];
 
 function fail(message: string): never {
@@ -59,9 +61,7 @@ function parseFlags() {
         seed: { type: "string", default: "0" },
         limit: { type: "string" },
         "test-limit": { type: "string" },
-        workers: { type: "string", default: "1" },
         out: { type: "string" },
-        resume: { type: "boolean", default: false },
         progress: { type: "string" },
         "no-analysis": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
@@ -120,40 +120,54 @@ async function main() {
   process.stderr.write(
     `taylor-direct: order ${order}, ${params} parameters, ${trainData.count} training images → ${out}\n`,
   );
-  const result = await train({
+  const quiet = f.progress === "none";
+  const result = await trainDirect(trainData, {
     spec,
-    train: trainData,
-    test: testData,
+    order,
+    norm: MNIST_NORMALIZATION,
     epochs: number("epochs", f.epochs, true, 1)!,
     batchSize: number("batch", f.batch, true, 1)!,
     lr: number("lr", f.lr, false, 0)!,
     seed: number("seed", f.seed, true, 0)!,
-    workers: number("workers", f.workers, true, 1)!,
-    outDir: out,
-    resume: f.resume,
-    progress: f.progress as "bar" | "lines" | "none" | undefined,
+    checkpointPath: join(out, "checkpoint.safetensors"),
     extra: { data: trainData.name, resize, order, params, limit: limit ?? null, command },
+    log: quiet ? undefined : (line) => process.stderr.write(`taylor-direct: ${line}\n`),
   });
+  const kernel = result.weights[KERNEL].data;
+  const keep = f["no-analysis"] ? [1] : KEEP;
+  const pruned = keep.map((k) => (k === 1 ? kernel : pruneByMagnitude(kernel, k)));
+  const accuracies = accuracyOfKernels(
+    testData,
+    order,
+    MNIST_NORMALIZATION,
+    pruned,
+    result.weights[BIAS].data,
+  );
   const summary: Record<string, unknown> = {
     order,
     terms: params / 10 - 1,
     params,
-    testAccuracy: result.final?.accuracy ?? null,
-    secondsPerEpoch: result.history.map((h) => Number(h.seconds.toFixed(1))),
+    data: trainData.name,
+    resize,
+    trainCount: trainData.count,
+    testCount: testData.count,
+    testAccuracy: accuracies[0],
+    history: result.history,
     command,
   };
+  process.stderr.write(
+    `taylor-direct: order ${order} test accuracy ${(accuracies[0] * 100).toFixed(2)}%\n`,
+  );
   if (!f["no-analysis"]) {
-    const kernel = result.weights[KERNEL].data;
-    summary.pruning = KEEP.map((keep) => {
-      const weights = {
-        ...result.weights,
-        [KERNEL]: { shape: result.weights[KERNEL].shape, data: pruneByMagnitude(kernel, keep) },
-      };
-      const accuracy = evaluate(spec, weights, testData, { batchSize: 128 }).accuracy;
+    summary.pruning = keep.map((k, index) => {
       process.stderr.write(
-        `taylor-direct: keep ${keep * 100}% of the weights → test accuracy ${(accuracy * 100).toFixed(2)}%\n`,
+        `taylor-direct: keep ${k * 100}% of the weights → test accuracy ${(accuracies[index] * 100).toFixed(2)}%\n`,
       );
-      return { keep, accuracy };
+      return {
+        keep: k,
+        kept: pruned[index].reduce((s, v) => s + (v !== 0 ? 1 : 0), 0),
+        accuracy: accuracies[index],
+      };
     });
     if (order >= 2) {
       const quadratic = quadraticWeights(kernel, 10, 7, 7);

@@ -5,16 +5,20 @@ import { parseArgs } from "node:util";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { normalizationFor } from "../src/data/normalize.js";
+import { loadEmbedder } from "../src/eval/embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type EmbedderLoss, embedderHead } from "../src/nn/heads.js";
 import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
 import { countParams } from "../src/nn/spec.js";
+import type { Weights } from "../src/nn/weights.js";
 import { train } from "../src/train/trainer.js";
 
 const USAGE = `usage: train-embedder.ts [--depth 18|50] [--width 16] [--data mnist|fashion|cifar10|idx:DIR]
   [--epochs 2] [--batch 128] [--lr 0.002] [--optimizer adam|sgd] [--weight-decay 0] [--seed 0]
   [--limit N] [--test-limit N] [--workers 1] [--out runs/embedder-r18] [--resume]
-  [--loss ce|arcface] [--scale 64] [--margin 0.5] [--easy-margin] [--progress bar|lines|none]`;
+  [--loss ce|arcface] [--scale 64] [--margin 0.5] [--easy-margin] [--init CKPT]
+  [--progress bar|lines|none]
+  --init starts the model (not the head) from a trained embedder checkpoint of the same spec.`;
 
 function fail(message: string): never {
   process.stderr.write(`train-embedder: ${message}\n`);
@@ -58,6 +62,7 @@ function parseFlags() {
         scale: { type: "string", default: "64" },
         margin: { type: "string", default: "0.5" },
         "easy-margin": { type: "boolean", default: false },
+        init: { type: "string" },
         progress: { type: "string" },
         help: { type: "boolean", default: false },
       },
@@ -127,6 +132,18 @@ async function main() {
     margin,
     easyMargin: f["easy-margin"],
   });
+  let initialWeights: Weights | undefined;
+  if (f.init) {
+    try {
+      const start = await loadEmbedder(f.init);
+      if (JSON.stringify(start.spec) !== JSON.stringify(spec)) {
+        fail(`--init ${f.init} holds ${start.spec.name}, not this run's ${spec.name} spec`);
+      }
+      initialWeights = start.weights;
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   const params = countParams(spec);
   await initBackend();
   process.stderr.write(
@@ -146,6 +163,7 @@ async function main() {
     outDir: out,
     resume: f.resume,
     head,
+    initialWeights,
     progress,
     extra: {
       depth,
@@ -154,6 +172,7 @@ async function main() {
       loss,
       ...(loss === "arcface" ? { scale, margin, easyMargin: f["easy-margin"] } : {}),
       embeddingSize: resnetEmbeddingSize(depth, width),
+      init: f.init ?? null,
       params,
       limit: limit ?? null,
       testCount: testData.count,

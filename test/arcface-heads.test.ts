@@ -72,7 +72,9 @@ test("the ArcFace head predicts with scaled cosines and trains with the margin",
   });
   const s = Math.SQRT1_2;
   const cos = [0.6, 0.8, s, -s];
-  cos.forEach((c, i) => assert.ok(Math.abs(logits.dataSync()[i] - 10 * c) < 1e-5));
+  cos.forEach((c, i) => {
+    assert.ok(Math.abs(logits.dataSync()[i] - 10 * c) < 1e-5);
+  });
   // Targets: row 1 class 1 (cos 0.8), row 2 class 0 (cos √½), both widened by 0.3 rad.
   const widen = (c: number) => c * Math.cos(0.3) - Math.sqrt(1 - c * c) * Math.sin(0.3);
   const ce = (t: number, o: number) => Math.log(Math.exp(t) + Math.exp(o)) - t;

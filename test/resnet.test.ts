@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { CIFAR10_NORMALIZATION, MNIST_NORMALIZATION } from "../src/data/normalize.js";
+import { initBackend } from "../src/nn/backend.js";
 import { forward, type ParamTensors } from "../src/nn/forward.js";
 import { resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
 import { countParams, inferShapes, modelParams, outputShape } from "../src/nn/spec.js";
@@ -80,8 +81,7 @@ test("bad depth or width is rejected", () => {
 });
 
 test("tiny ResNet18 and ResNet50 run forward on wasm with batch statistics per BN layer", async () => {
-  await import("@tensorflow/tfjs-backend-wasm");
-  await tf.setBackend("wasm");
+  await initBackend("wasm", { quiet: true });
   for (const depth of [18, 50] as const) {
     const spec = resnetSpec({ depth, width: 2, input: [12, 12, 1], ...MNIST_NORMALIZATION });
     const weights = initWeights(spec, 3);

@@ -2,11 +2,21 @@
 // the scripts' one-line errors for bad flags.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { test } from "node:test";
+import { before, test } from "node:test";
+import { accuracyOfKernels } from "../src/analysis/direct-eval.js";
 import { fig3Svg } from "../src/analysis/plot.js";
 import { pruneByMagnitude } from "../src/analysis/prune.js";
 import { byDistance, quadraticWeights } from "../src/analysis/quadratic.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
+import { initBackend } from "../src/nn/backend.js";
 import { countMonomials, enumerateMonomials } from "../src/nn/monomials.js";
+import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
+import { initWeights, rng } from "../src/nn/weights.js";
+import { evaluate } from "../src/train/evaluate.js";
+
+before(async () => {
+  await initBackend("wasm", { quiet: true });
+});
 
 test("quadraticWeights reads the (i ≤ j) block, measures distance, and splits five equal levels", () => {
   const classes = 2;
@@ -54,6 +64,39 @@ test("pruneByMagnitude keeps exactly the largest fraction by |w|", () => {
   const ties = pruneByMagnitude(Float32Array.from([1, 1, 1, 1]), 0.5);
   assert.equal(ties.filter((v) => v !== 0).length, 2);
   assert.throws(() => pruneByMagnitude(w, 0), /keep must be/);
+});
+
+test("accuracyOfKernels agrees with the spec's evaluate() for the original and a pruned kernel", () => {
+  const spec = taylorDirectSpec(2);
+  const weights = initWeights(spec, 5);
+  const random = rng(9);
+  const count = 50;
+  const data = {
+    name: "synthetic7",
+    images: Float32Array.from({ length: count * 49 }, () => random()),
+    labels: Uint8Array.from({ length: count }, () => Math.floor(random() * 10)),
+    count,
+    height: 7,
+    width: 7,
+    channels: 1,
+    classes: Array.from({ length: 10 }, (_, k) => `${k}`),
+  };
+  const kernel = weights["3.kernel"].data;
+  const pruned = pruneByMagnitude(kernel, 0.3);
+  const [full, part] = accuracyOfKernels(
+    data,
+    2,
+    MNIST_NORMALIZATION,
+    [kernel, pruned],
+    weights["3.bias"].data,
+    16,
+  );
+  assert.equal(full, evaluate(spec, weights, data).accuracy);
+  const prunedWeights = {
+    ...weights,
+    "3.kernel": { shape: weights["3.kernel"].shape, data: pruned },
+  };
+  assert.equal(part, evaluate(spec, prunedWeights, data).accuracy);
 });
 
 for (const [script, args, pattern] of [

@@ -14,8 +14,9 @@ import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { embed, evaluate } from "../src/train/evaluate.js";
 import { Optimizer, scheduledLr } from "../src/train/optimizer.js";
 import { combineResults, shardSizes } from "../src/train/parallel.js";
+import { epochOrder } from "../src/train/seeding.js";
 import { computeGradients } from "../src/train/step.js";
-import { epochOrder, train } from "../src/train/trainer.js";
+import { train } from "../src/train/trainer.js";
 
 const dirs: string[] = [];
 function tempDir(): string {

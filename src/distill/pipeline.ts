@@ -152,7 +152,8 @@ export async function runDistillation(
     }
     const path = options.checkpoint;
     const metadata = { format: CHECKPOINT_FORMAT, key, config: JSON.stringify(config) };
-    // saveWeights encodes synchronously before its first await: a consistent snapshot.
+    // The done flags are copied now; image slots of subsets not marked done are ignored on
+    // resume, so sharing the live image arrays with a later write is safe.
     writing = writing.then(() => saveWeights(path, tensors, metadata));
     return writing;
   };
@@ -224,7 +225,7 @@ export async function runDistillation(
           if (due && done < level.subsets) {
             sinceCheckpoint = 0;
             lastCheckpoint = Date.now();
-            void checkpoint();
+            checkpoint().catch(() => undefined); // a failed write fails the level-end checkpoint
           }
         });
         const tracked = task.finally(() => inFlight.delete(tracked));

@@ -1,9 +1,8 @@
 // The CG operation (Eq. 4) as tfjs ops: gather the k×k cluster views, multiply them into the
-// monomials of degree 1..order stacked along a leading axis, and map them with one matmul.
+// monomials of degree 1..order, and map every (term, channel) to the outputs with plain matmuls.
 import * as tf from "@tensorflow/tfjs";
-import { countMonomialsOfDegree } from "./monomials.js";
+import { monomialRecurrence } from "./monomials.js";
 import { type CgLayer, cgTerms, padAmounts, windowOutSize } from "./spec.js";
-import { recurrenceArrays } from "./taylor-direct.js";
 
 /** Parameters of one CG layer on `channels` inputs: T·(C or 1)·F kernel + F bias. */
 export function cgParamCount(layer: CgLayer, channels: number): number {
@@ -107,44 +106,47 @@ export function clusterViews(x: tf.Tensor4D, layer: CgLayer): tf.Tensor4D[] {
   return views;
 }
 
-/**
- * Every monomial of degree 1..order of the views, stacked in the canonical order: [T, M, C]
- * for views [k², M, C]. One gather-gather-multiply per degree, whatever the number of terms.
- */
-export function stackedMonomials(views: tf.Tensor3D, order: number): tf.Tensor3D {
-  const vars = views.shape[0];
-  const { parent, variable } = recurrenceArrays(vars, order);
-  const degrees: tf.Tensor3D[] = [views];
-  let previous = 0;
-  let start = vars;
-  for (let d = 2; d <= order; d++) {
-    const size = countMonomialsOfDegree(vars, d);
-    const parents = tf.tensor1d(
-      parent.subarray(start, start + size).map((p) => p - previous),
-      "int32",
-    );
-    const vs = tf.tensor1d(variable.slice(start, start + size), "int32");
-    degrees.push(tf.mul(tf.gather(degrees[d - 2], parents), tf.gather(views, vs)) as tf.Tensor3D);
-    previous = start;
-    start += size;
-  }
-  return degrees.length === 1 ? views : tf.concat(degrees, 0);
-}
-
 /** Every monomial of the views, in the canonical order; each term is [N, oh, ow, C]. */
 export function clusterMonomials(views: tf.Tensor4D[], order: number): tf.Tensor4D[] {
-  const [n, oh, ow, c] = views[0].shape;
-  const stacked = stackedMonomials(
-    tf.reshape(tf.stack(views), [views.length, n * oh * ow, c]),
-    order,
-  );
-  return tf.unstack(stacked).map((t) => tf.reshape(t, [n, oh, ow, c]));
+  const terms: tf.Tensor4D[] = [];
+  for (const { parent, variable } of monomialRecurrence(views.length, order)) {
+    terms.push(parent < 0 ? views[variable] : tf.mul(terms[parent], views[variable]));
+  }
+  return terms;
 }
 
 /**
- * y = bias + Σ_c Σ_t W[t, c, o]·term_t(c); kernel [T, C or 1, F], bias [F]. The terms are
- * laid out [M, T·C] (index t·C + c) and mapped by one matmul, the 1×1 convolution of the design.
+ * y = Σ_t terms[t] · kernel[t] for terms [M, C] and kernel [T, C, F], with a gradient made of
+ * plain matmuls and explicit transposes (wasm's transposed matmuls are ~10× slower) and no
+ * concatenation of the terms.
  */
+function termLinear(terms: tf.Tensor2D[], kernel: tf.Tensor3D): tf.Tensor2D {
+  const count = terms.length;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inputs = args.slice(0, -1) as tf.Tensor[];
+    const ts = inputs.slice(0, count) as tf.Tensor2D[];
+    const w = inputs[count] as tf.Tensor3D;
+    const ws = tf.unstack(w) as tf.Tensor2D[];
+    const products = ts.map((t, i) => tf.matMul(t, ws[i]));
+    const value = products.length === 1 ? products[0] : tf.addN(products);
+    save([...ts, w]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const dy2 = dy as tf.Tensor2D;
+        const savedTerms = saved.slice(0, count) as tf.Tensor2D[];
+        const savedW = tf.unstack(saved[count]) as tf.Tensor2D[];
+        const dTerms = savedW.map((wi) => tf.matMul(dy2, tf.transpose(wi)));
+        const dW = tf.stack(savedTerms.map((t) => tf.matMul(tf.transpose(t), dy2)));
+        return [...dTerms, dW];
+      },
+    };
+  });
+  return op(...terms, kernel) as tf.Tensor2D;
+}
+
+/** y = bias + Σ_c Σ_t W[t, c, o]·term_t(c); kernel [T, C or 1, F], bias [F]. */
 export function cgForward(
   x: tf.Tensor4D,
   layer: CgLayer,
@@ -152,19 +154,13 @@ export function cgForward(
   bias: tf.Tensor | undefined,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const views = clusterViews(x, layer);
-    const [n, oh, ow, c] = views[0].shape;
+    const terms = clusterMonomials(clusterViews(x, layer), layer.order);
+    const [n, oh, ow, c] = terms[0].shape;
     const m = n * oh * ow;
-    const terms = stackedMonomials(tf.reshape(tf.stack(views), [views.length, m, c]), layer.order);
-    const t = terms.shape[0];
-    const flat = layer.shared
-      ? tf.transpose(tf.sum(terms, 2))
-      : tf.reshape(tf.transpose(terms, [1, 0, 2]), [m, t * c]);
-    const width = layer.shared ? t : t * c;
-    let y: tf.Tensor = tf.matMul(
-      flat as tf.Tensor2D,
-      tf.reshape(kernel, [width, layer.filters]) as tf.Tensor2D,
-    );
+    const flat = terms.map((t) =>
+      layer.shared ? tf.sum(tf.reshape(t, [m, c]), 1, true) : tf.reshape(t, [m, c]),
+    ) as tf.Tensor2D[];
+    let y: tf.Tensor = termLinear(flat, kernel as tf.Tensor3D);
     if (bias) y = tf.add(y, bias);
     return tf.reshape(y, [n, oh, ow, layer.filters]) as tf.Tensor4D;
   });

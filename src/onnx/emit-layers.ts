@@ -131,7 +131,6 @@ export function emitLayers(
   input: Value,
   prefix = "",
 ): Value {
-  const { g } = ctx;
   let x = input;
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i];
@@ -153,93 +152,92 @@ export function emitLayers(
     x = emitLayer(ctx, layer, x, out, path, affine);
   }
   return x;
+}
 
-  function emitLayer(
-    ctx: EmitContext,
-    layer: LayerSpec,
-    x: Value,
-    out: Shape,
-    path: string,
-    affine: ChannelAffine | undefined,
-  ): Value {
-    switch (layer.kind) {
-      case "conv2d":
-        return conv2d(ctx, layer, x, out, path, affine);
-      case "cg":
-        return emitCg(ctx, layer, x, out, path, affine);
-      case "dense":
-        return dense(ctx, layer, x, path, affine);
-      case "batchNorm": {
-        const c = x.shape.at(-1) ?? 1;
-        const name = g.op(
-          "BatchNormalization",
-          [
-            x.name,
-            g.float(`${path}.gamma`, [c], weight(ctx, `${path}.gamma`).data),
-            g.float(`${path}.beta`, [c], weight(ctx, `${path}.beta`).data),
-            g.float(`${path}.mean`, [c], weight(ctx, `${path}.movingMean`).data),
-            g.float(`${path}.var`, [c], weight(ctx, `${path}.movingVariance`).data),
-          ],
-          { epsilon: { float: layer.epsilon ?? 1e-5 } },
-          `${path}.out`,
-        );
-        return { name, shape: out };
-      }
-      case "instanceNorm": {
-        const c = x.shape[2];
-        const gamma = layer.affine
-          ? weight(ctx, `${path}.gamma`).data
-          : new Float32Array(c).fill(1);
-        const beta = layer.affine ? weight(ctx, `${path}.beta`).data : new Float32Array(c);
-        const name = g.op(
-          "InstanceNormalization",
-          [x.name, g.float(`${path}.gamma`, [c], gamma), g.float(`${path}.beta`, [c], beta)],
-          { epsilon: { float: layer.epsilon ?? 1e-5 } },
-          `${path}.out`,
-        );
-        return { name, shape: out };
-      }
-      case "relu":
-        return { name: g.op("Relu", [x.name], {}, `${path}.out`), shape: out };
-      case "avgPool": {
-        const stride = layer.stride ?? layer.size;
-        const name = g.op(
-          "AveragePool",
-          [x.name],
-          { kernel_shape: [layer.size, layer.size], strides: [stride, stride] },
-          `${path}.out`,
-        );
-        return { name, shape: out };
-      }
-      case "globalAvgPool": {
-        const pooled = g.op("GlobalAveragePool", [x.name]);
-        return { name: g.op("Flatten", [pooled], { axis: 1 }, `${path}.out`), shape: out };
-      }
-      case "flatten":
-        return flattenNhwc(ctx, x);
-      case "monomials":
-        return monomials(ctx, layer.order, x, out);
-      case "residual": {
-        const body = emitLayers(ctx, layer.body, x, `${path}.body`);
-        const shortcut = emitLayers(ctx, layer.shortcut, x, `${path}.shortcut`);
-        return { name: g.op("Add", [body.name, shortcut.name], {}, `${path}.out`), shape: out };
-      }
-      case "normalize": {
-        const centred = g.op("Sub", [
+function emitLayer(
+  ctx: EmitContext,
+  layer: LayerSpec,
+  x: Value,
+  out: Shape,
+  path: string,
+  affine: ChannelAffine | undefined,
+): Value {
+  const { g } = ctx;
+  switch (layer.kind) {
+    case "conv2d":
+      return conv2d(ctx, layer, x, out, path, affine);
+    case "cg":
+      return emitCg(ctx, layer, x, out, path, affine);
+    case "dense":
+      return dense(ctx, layer, x, path, affine);
+    case "batchNorm": {
+      const c = x.shape.at(-1) ?? 1;
+      const name = g.op(
+        "BatchNormalization",
+        [
           x.name,
-          channelConstant(ctx, `${path}.mean`, x.shape, layer.mean),
-        ]);
-        const name = g.op(
-          "Div",
-          [centred, channelConstant(ctx, `${path}.std`, x.shape, layer.std)],
-          {},
-          `${path}.out`,
-        );
-        return { name, shape: out };
-      }
-      case "l2normalize":
-        return { name: l2Normalize(ctx, x, path), shape: out };
+          g.float(`${path}.gamma`, [c], weight(ctx, `${path}.gamma`).data),
+          g.float(`${path}.beta`, [c], weight(ctx, `${path}.beta`).data),
+          g.float(`${path}.mean`, [c], weight(ctx, `${path}.movingMean`).data),
+          g.float(`${path}.var`, [c], weight(ctx, `${path}.movingVariance`).data),
+        ],
+        { epsilon: { float: layer.epsilon ?? 1e-5 } },
+        `${path}.out`,
+      );
+      return { name, shape: out };
     }
+    case "instanceNorm": {
+      const c = x.shape[2];
+      const gamma = layer.affine ? weight(ctx, `${path}.gamma`).data : new Float32Array(c).fill(1);
+      const beta = layer.affine ? weight(ctx, `${path}.beta`).data : new Float32Array(c);
+      const name = g.op(
+        "InstanceNormalization",
+        [x.name, g.float(`${path}.gamma`, [c], gamma), g.float(`${path}.beta`, [c], beta)],
+        { epsilon: { float: layer.epsilon ?? 1e-5 } },
+        `${path}.out`,
+      );
+      return { name, shape: out };
+    }
+    case "relu":
+      return { name: g.op("Relu", [x.name], {}, `${path}.out`), shape: out };
+    case "avgPool": {
+      const stride = layer.stride ?? layer.size;
+      const name = g.op(
+        "AveragePool",
+        [x.name],
+        { kernel_shape: [layer.size, layer.size], strides: [stride, stride] },
+        `${path}.out`,
+      );
+      return { name, shape: out };
+    }
+    case "globalAvgPool": {
+      const pooled = g.op("GlobalAveragePool", [x.name]);
+      return { name: g.op("Flatten", [pooled], { axis: 1 }, `${path}.out`), shape: out };
+    }
+    case "flatten":
+      return flattenNhwc(ctx, x);
+    case "monomials":
+      return monomials(ctx, layer.order, x, out);
+    case "residual": {
+      const body = emitLayers(ctx, layer.body, x, `${path}.body`);
+      const shortcut = emitLayers(ctx, layer.shortcut, x, `${path}.shortcut`);
+      return { name: g.op("Add", [body.name, shortcut.name], {}, `${path}.out`), shape: out };
+    }
+    case "normalize": {
+      const centred = g.op("Sub", [
+        x.name,
+        channelConstant(ctx, `${path}.mean`, x.shape, layer.mean),
+      ]);
+      const name = g.op(
+        "Div",
+        [centred, channelConstant(ctx, `${path}.std`, x.shape, layer.std)],
+        {},
+        `${path}.out`,
+      );
+      return { name, shape: out };
+    }
+    case "l2normalize":
+      return { name: l2Normalize(ctx, x, path), shape: out };
   }
 }
 

@@ -67,15 +67,6 @@ export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
   return onnx.ModelProto.decode(bytes);
 }
 
-/** An initializer's float values, whichever field holds them. */
-export function tensorFloats(t: TensorProto): Float32Array {
-  if (t.rawData && t.rawData.length > 0) {
-    const copy = new Uint8Array(t.rawData);
-    return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
-  }
-  return Float32Array.from(t.floatData ?? []);
-}
-
 /** The number of elements an initializer's data holds, for its declared type. */
 export function tensorElementCount(t: TensorProto): number {
   const width = t.dataType === INT64 ? 8 : 4;

@@ -94,6 +94,33 @@ function pickClassifier(models: Map<string, LoadedModel>): LoadedModel | undefin
   return classifiers.find((m) => m.name === "taylornet") ?? classifiers[0];
 }
 
+/** Reads and checks the reference set, embeds it into per-level indexes, and self-tests each level. */
+async function loadReferences(dir: string, refs: ReferencesEntry, embedder: LoadedModel) {
+  const set = await readReferenceSet(await verifyFile(dir, refs));
+  const shape = [set.height, set.width, set.channels];
+  const fail = (message: string): never => {
+    throw new ManifestError(`references ${refs.file} (${set.version}): ${message}`);
+  };
+  if (set.version !== refs.version) fail(`the manifest says version ${refs.version}`);
+  if (!sameShape(shape, embedder.engine.inputShape)) {
+    fail(`images are [${shape}], embedder ${embedder.name} wants [${embedder.engine.inputShape}]`);
+  }
+  const missing = refs.levels.filter((l) => !set.levels.some((s) => s.level === l));
+  if (missing.length) fail(`lacks levels ${missing.join(", ")} listed in the manifest`);
+  const embed = (images: Float32Array, n: number) => embedder.engine.run(images, n);
+  const index = await ReferenceIndex.build(set, embed, embedder.engine.outputDim);
+  const pixels = shape[0] * shape[1] * shape[2];
+  for (const level of set.levels) {
+    const [hit] = index.search(level.level, await embed(level.images.slice(0, pixels), 1), 1);
+    if (!hit || hit.similarity < 0.999) {
+      fail(
+        `level ${level.level} does not find its own first image (similarity ${hit?.similarity})`,
+      );
+    }
+  }
+  return index;
+}
+
 /**
  * Reads the manifest, verifies every file's sha256, opens and warms every model, embeds the
  * references into per-level indexes and checks that each level finds its own first reference.
@@ -113,30 +140,7 @@ export async function loadServingSet(config: Config, metrics: Metrics): Promise<
     if (embedder.entry.role !== "embedder") {
       throw new ManifestError(`references.embedder "${refs.embedder}" is a ${embedder.entry.role}`);
     }
-    const set = await readReferenceSet(await verifyFile(dir, refs));
-    if (!sameShape([set.height, set.width, set.channels], embedder.engine.inputShape)) {
-      throw new ManifestError(
-        `references ${set.version}: images are ${set.height}×${set.width}×${set.channels}, embedder wants [${embedder.engine.inputShape}]`,
-      );
-    }
-    const missing = refs.levels.filter((l) => !set.levels.some((s) => s.level === l));
-    if (missing.length)
-      throw new ManifestError(`references ${set.version}: lack levels ${missing.join(", ")}`);
-    const references = await ReferenceIndex.build(
-      set,
-      (images, n) => embedder.engine.run(images, n),
-      embedder.engine.outputDim,
-    );
-    const pixels = set.height * set.width * set.channels;
-    for (const level of set.levels) {
-      const [query] = [await embedder.engine.run(level.images.slice(0, pixels), 1)];
-      const [hit] = references.search(level.level, query, 1);
-      if (!hit || hit.similarity < 0.999) {
-        throw new ManifestError(
-          `references ${set.version}: level ${level.level} does not find its own first image (similarity ${hit?.similarity})`,
-        );
-      }
-    }
+    const references = await loadReferences(dir, refs, embedder);
     return {
       generation: ++generations,
       manifest,

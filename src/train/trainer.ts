@@ -5,15 +5,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset } from "../data/dataset.js";
 import { activeBackend, initBackend } from "../nn/backend.js";
-import {
-  type BatchNormLayer,
-  type LayerSpec,
-  layerOutputShape,
-  type ModelSpec,
-  modelParams,
-  type Shape,
-} from "../nn/spec.js";
-import { gaussian, initWeights, rng, type Weights } from "../nn/weights.js";
+import { type ModelSpec, modelParams } from "../nn/spec.js";
+import { initWeights, rng, type Weights } from "../nn/weights.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 import {
   CHECKPOINT_FILE,
@@ -24,6 +17,7 @@ import {
 } from "./checkpoint.js";
 import { type EvalResult, evaluate } from "./evaluate.js";
 import type { TrainHead } from "./losses.js";
+import { batchNormSites, updateMovingStats } from "./moving-stats.js";
 import {
   Optimizer,
   type OptimizerKind,
@@ -33,7 +27,8 @@ import {
 } from "./optimizer.js";
 import { createGradientEngine } from "./parallel.js";
 import { createProgress } from "./progress.js";
-import type { Batch, BatchStats, StepModel } from "./step.js";
+import { epochOrder, initHeadWeights, mix } from "./seeding.js";
+import type { Batch, StepModel } from "./step.js";
 
 /** Mutates a batch of `count` NHWC images in place (deterministic given `random`). */
 export type Augment = (
@@ -94,104 +89,26 @@ export interface TrainResult {
   metricsPath?: string;
 }
 
-/** The permutation of 0..n−1 for an epoch: Fisher–Yates from mulberry32(seed, epoch). */
-export function epochOrder(n: number, seed: number, epoch: number): Uint32Array {
-  const random = rng(mix(seed, epoch, 0x5eed));
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
+/** A bad training configuration or a diverging run (scripts print it as one line). */
+export class TrainError extends Error {
+  override name = "TrainError";
 }
 
-function mix(seed: number, a: number, b: number): number {
-  let h = (seed ^ Math.imul(a + 1, 0x9e3779b1) ^ Math.imul(b + 7, 0x85ebca6b)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  return (h ^ (h >>> 15)) >>> 0;
-}
-
-interface BatchNormSite {
-  layer: BatchNormLayer;
-  /** Values per channel and image that its batch statistics average over (H·W, or 1). */
-  spatial: number;
-}
-
-function batchNormSites(
-  layers: LayerSpec[],
-  input: Shape,
-  prefix = "",
-  out = new Map<string, BatchNormSite>(),
-): Map<string, BatchNormSite> {
-  let shape = input;
-  layers.forEach((layer, i) => {
-    const path = prefix ? `${prefix}.${i}` : `${i}`;
-    if (layer.kind === "batchNorm") {
-      out.set(path, { layer, spatial: shape.slice(0, -1).reduce((a, b) => a * b, 1) });
-    }
-    if (layer.kind === "residual") {
-      batchNormSites(layer.body, shape, `${path}.body`, out);
-      batchNormSites(layer.shortcut, shape, `${path}.shortcut`, out);
-    }
-    shape = layerOutputShape(layer, shape, path);
-  });
-  return out;
-}
-
-function initHeadWeights(head: TrainHead | undefined, seed: number): Weights {
+function copyWeights(w: Weights): Weights {
   const out: Weights = {};
-  if (!head) return out;
-  const random = rng(mix(seed, 0, 0x4ead));
-  const normal = gaussian(random);
-  for (const p of head.params) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(size);
-    if (p.init === "ones") data.fill(1);
-    else if (p.init === "glorotUniform") {
-      const limit = Math.sqrt(6 / (p.fanIn + (p.shape.at(-1) ?? 1)));
-      for (let i = 0; i < size; i++) data[i] = (random() * 2 - 1) * limit;
-    } else if (p.init !== "zeros") {
-      const std = Math.sqrt((p.init === "heNormal" ? 2 : 1) / p.fanIn);
-      for (let i = 0; i < size; i++) data[i] = normal() * std;
-    }
-    out[p.name] = { shape: p.shape, data };
-  }
+  for (const [name, t] of Object.entries(w))
+    out[name] = { shape: [...t.shape], data: t.data.slice() };
   return out;
-}
-
-/** moving = m·moving + (1 − m)·batch, with the unbiased batch variance (as PyTorch). */
-function updateMovingStats(
-  weights: Weights,
-  sites: Map<string, BatchNormSite>,
-  stats: Record<string, BatchStats>,
-  images: number,
-): void {
-  for (const [path, s] of Object.entries(stats)) {
-    const site = sites.get(path);
-    if (!site) continue;
-    const m = site.layer.momentum ?? 0.9;
-    const mean = weights[`${path}.movingMean`].data;
-    const variance = weights[`${path}.movingVariance`].data;
-    const n = images * site.spatial;
-    const unbias = n > 1 ? n / (n - 1) : 1;
-    for (let i = 0; i < mean.length; i++) {
-      mean[i] = m * mean[i] + (1 - m) * s.mean[i];
-      variance[i] = m * variance[i] + (1 - m) * s.variance[i] * unbias;
-    }
-  }
 }
 
 function checkData(spec: ModelSpec, d: Dataset, role: string): void {
   const [h, w, c] = spec.input;
   if (d.height !== h || d.width !== w || d.channels !== c) {
-    throw new Error(
+    throw new TrainError(
       `${role} data ${d.name} is ${d.height}×${d.width}×${d.channels}, ${spec.name} takes ${h}×${w}×${c}`,
     );
   }
-  if (d.count < 1) throw new Error(`${role} data ${d.name} is empty`);
+  if (d.count < 1) throw new TrainError(`${role} data ${d.name} is empty`);
 }
 
 /** Trains spec on train; returns the final weights and metrics (see TrainConfig). */
@@ -199,6 +116,14 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   const { spec, train: data } = config;
   checkData(spec, data, "training");
   if (config.test) checkData(spec, config.test, "test");
+  for (const [key, value] of Object.entries({
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+  })) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new TrainError(`${key} must be a positive integer, got ${value}`);
+  }
+  if (!(config.lr > 0)) throw new TrainError(`lr must be positive, got ${config.lr}`);
   if (!activeBackend()) await initBackend();
   const seed = config.seed ?? 0;
   const workers = Math.max(1, config.workers ?? 1);
@@ -224,20 +149,22 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   const checkpointPath = config.outDir ? join(config.outDir, CHECKPOINT_FILE) : undefined;
   const metricsPath = config.outDir ? join(config.outDir, METRICS_FILE) : undefined;
 
-  let weights = config.initialWeights ?? initWeights(spec, seed);
+  let weights = config.initialWeights
+    ? copyWeights(config.initialWeights)
+    : initWeights(spec, seed);
   let headWeights = initHeadWeights(config.head, seed);
   let history: EpochMetrics[] = [];
   let startEpoch = 0;
   if (config.resume && checkpointPath && existsSync(checkpointPath)) {
     const ckpt = await loadCheckpoint(checkpointPath);
     if (JSON.stringify(ckpt.spec) !== JSON.stringify(spec)) {
-      throw new Error(
+      throw new TrainError(
         `${checkpointPath}: the checkpoint's spec differs from ${spec.name}'s; use another --out or drop --resume`,
       );
     }
     for (const key of ["batchSize", "seed", "optimizer", "lr", "schedule"] as const) {
       if (ckpt.config[key] !== settings[key]) {
-        throw new Error(
+        throw new TrainError(
           `${checkpointPath}: checkpoint has ${key} ${ckpt.config[key]}, this run ${settings[key]}`,
         );
       }
@@ -260,8 +187,9 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     for (const [name, w] of Object.entries(headWeights)) out[`head.${name}`] = w;
     return out;
   };
+  const merged = all();
   const refs: ParamRef[] = trainable.map((name) => {
-    const w = all()[name];
+    const w = merged[name];
     return { name, data: w.data, rank: w.shape.length };
   });
   const bnSites = batchNormSites(spec.layers, spec.input);
@@ -302,7 +230,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
         config.augment?.(batch.images, batch.count, spec.input, rng(mix(seed, epoch, step + 1)));
         const result = await engine.compute(all(), batch);
         if (!Number.isFinite(result.loss)) {
-          throw new Error(
+          throw new TrainError(
             `loss became ${result.loss} at epoch ${epoch + 1}, step ${step + 1}; lower --lr`,
           );
         }

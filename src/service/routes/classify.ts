@@ -1,5 +1,5 @@
 // POST /classify: image(s) → MNIST framing → embedding → nearest distilled references by angle.
-import { type Request, type Response, Router } from "express";
+import { Router } from "express";
 import type { Config } from "../../config.js";
 import type { Neighbour } from "../../index/reference-index.js";
 import { unprocessable } from "../errors.js";

@@ -1,5 +1,5 @@
 // The KServe v2 (Open Inference Protocol) REST paths over the loaded ONNX models, for standard clients.
-import express, { type Request, type Response, Router } from "express";
+import express, { Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import { notFound, unprocessable } from "../errors.js";

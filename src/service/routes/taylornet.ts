@@ -1,5 +1,5 @@
 // POST /taylornet/predict: image(s) or JSON pixels → the TaylorNet classifier's label and class probabilities.
-import { type Request, type Response, Router } from "express";
+import { type Request, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import { notFound, unprocessable } from "../errors.js";
