@@ -99,10 +99,12 @@ function firstN(d: Dataset, n: number | undefined): Dataset {
 }
 
 function codeVersion(): string {
-  try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { stdio: ["ignore", "pipe", "ignore"] })
       .toString()
       .trim();
+  try {
+    return `${git("rev-parse", "HEAD")}${git("status", "--porcelain") ? "+dirty" : ""}`;
   } catch {
     return "unknown";
   }

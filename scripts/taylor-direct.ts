@@ -91,8 +91,8 @@ async function main() {
   if (!(RESIZE_METHODS as readonly string[]).includes(f.resize)) {
     fail(`unknown --resize "${f.resize}"; choose one of ${RESIZE_METHODS.join(", ")}`);
   }
-  if (f.progress && !["bar", "lines", "none"].includes(f.progress))
-    fail("--progress must be bar, lines or none");
+  if (f.progress && !["lines", "none"].includes(f.progress))
+    fail("--progress must be lines or none");
   try {
     parseDatasetName(f.data);
   } catch (error) {

@@ -61,3 +61,17 @@ test("zero iterations return one real image of each class", () => {
     assert.ok(match >= 0, `class ${c} image is not a real image of that class`);
   }
 });
+
+test("init 'mean' starts from each class's mean image", () => {
+  const problem = toyProblem(4, 9);
+  const out = distillSubset(problem, { ...config, iterations: 0, init: "mean" });
+  for (let c = 0; c < 3; c++) {
+    for (const k of [0, 50, 143]) {
+      let mean = 0;
+      problem.labels.forEach((label, i) => {
+        if (label === c) mean += problem.images[i * 144 + k] / 4;
+      });
+      assert.ok(Math.abs(out.images[c * 144 + k] - mean) < 1e-6);
+    }
+  }
+});

@@ -56,6 +56,10 @@ const convCases: ConvCase[] = [
   { n: 2, h: 7, w: 8, cin: 3, cout: 2, k: 2, stride: 2, dilation: 1, pad: 1 },
   { n: 2, h: 10, w: 10, cin: 2, cout: 3, k: 5, stride: 3, dilation: 1, pad: "same" },
   { n: 2, h: 5, w: 5, cin: 3, cout: 3, k: 1, stride: 2, dilation: 1, pad: "valid" },
+  { n: 2, h: 9, w: 8, cin: 8, cout: 5, k: 3, stride: 2, dilation: 1, pad: "same" },
+  { n: 2, h: 11, w: 10, cin: 6, cout: 4, k: 3, stride: 3, dilation: 1, pad: "valid" },
+  { n: 3, h: 8, w: 8, cin: 8, cout: 4, k: 1, stride: 2, dilation: 1, pad: "valid" },
+  { n: 2, h: 9, w: 9, cin: 8, cout: 4, k: 3, stride: 1, dilation: 2, pad: 2 },
 ];
 
 /** A dilated kernel as the equivalent undilated one with zeros between the taps. */
@@ -281,4 +285,36 @@ test("every layer kind: whole-model gradients on wasm match cpu", async () => {
       `${name} has a gradient`,
     );
   }
+});
+
+test("Sum and Mean over leading/middle axes (matMul path) match cpu", async () => {
+  const data = randn(3 * 5 * 4 * 6, 13);
+  const cases: [number | number[], boolean][] = [
+    [[0, 1, 2], false],
+    [[1, 2], true],
+    [[0], false],
+    [1, false],
+    [[-3, -2], true],
+    [[2, 3], false],
+    [3, true],
+  ];
+  for (const [axis, keepDims] of cases) {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(data, [3, 5, 4, 6]);
+        const s = tf.sum(x, axis, keepDims);
+        const m = tf.mean(x, axis, keepDims);
+        return { shape: s.shape, s: s.dataSync().slice(), m: m.dataSync().slice() };
+      });
+    const got = await on("wasm", run);
+    const want = await on("cpu", run);
+    assert.deepEqual(got.shape, want.shape, JSON.stringify(axis));
+    assert.ok(relErr(got.s, want.s) < 1e-5, `sum ${JSON.stringify(axis)}`);
+    assert.ok(relErr(got.m, want.m) < 1e-5, `mean ${JSON.stringify(axis)}`);
+  }
+  const ints = await on("wasm", () =>
+    tf.tidy(() => tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), 0).arraySync()),
+  );
+  assert.deepEqual(ints, [4, 6]);
+  await tf.setBackend("wasm");
 });

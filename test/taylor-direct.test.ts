@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
+import { trainDirect } from "../src/analysis/direct-train.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { initBackend } from "../src/nn/backend.js";
 import { countMonomials, enumerateMonomials, monomialRecurrence } from "../src/nn/monomials.js";
 import { countParams, outputShape } from "../src/nn/spec.js";
@@ -12,6 +14,8 @@ import {
   recurrenceArrays,
   taylorDirectSpec,
 } from "../src/nn/taylor-direct.js";
+import { rng } from "../src/nn/weights.js";
+import { train } from "../src/train/trainer.js";
 import { maxRelErr, randn } from "./cg-helpers.js";
 
 before(async () => {
@@ -95,4 +99,30 @@ test("order-4 features of a 64-image 7×7 batch take well under a second of CPU 
   const ms = (used.user + used.system) / 1000;
   assert.equal(f.length, 64 * 292824);
   assert.ok(ms < 1500, `${ms} ms`);
+});
+
+test("trainDirect (features outside autograd) matches the engine's train() on the same spec", async () => {
+  const random = rng(4);
+  const count = 48;
+  const data = {
+    name: "synthetic7",
+    images: Float32Array.from({ length: count * 49 }, () => random()),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    count,
+    height: 7,
+    width: 7,
+    channels: 1,
+    classes: Array.from({ length: 10 }, (_, k) => `${k}`),
+  };
+  const spec = taylorDirectSpec(2);
+  const options = { epochs: 3, batchSize: 16, lr: 0.01, seed: 2 };
+  const direct = await trainDirect(data, { spec, order: 2, norm: MNIST_NORMALIZATION, ...options });
+  const engine = await train({ spec, train: data, ...options, progress: "none" });
+  assert.ok(maxRelErr(direct.weights["3.kernel"].data, engine.weights["3.kernel"].data) < 1e-3);
+  assert.ok(maxRelErr(direct.weights["3.bias"].data, engine.weights["3.bias"].data) < 1e-3);
+  const losses = direct.history.map((h) => h.loss);
+  assert.ok(losses[2] < losses[0], `${losses}`);
+  engine.history.forEach((h, i) => {
+    assert.ok(Math.abs(h.loss - direct.history[i].loss) < 1e-3);
+  });
 });

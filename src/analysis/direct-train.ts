@@ -11,7 +11,7 @@ import { monomialFeaturesArray } from "../nn/taylor-direct.js";
 import { initWeights, type Weights } from "../nn/weights.js";
 import { saveCheckpoint } from "../train/checkpoint.js";
 import { Optimizer, scheduledLr } from "../train/optimizer.js";
-import { epochOrder } from "../train/trainer.js";
+import { epochOrder } from "../train/seeding.js";
 
 export interface DirectTrainOptions {
   spec: ModelSpec;

@@ -17,6 +17,8 @@ export interface DmConfig {
   /** Per-channel normalisation inside the ConvNet. */
   mean: number[];
   std: number[];
+  /** Start from one seeded real image per class (DM's default) or the class's pixel mean. */
+  init?: "real" | "mean";
 }
 
 export interface SubsetProblem {
@@ -39,14 +41,25 @@ export interface SubsetResult {
   lastLoss: number;
 }
 
-/** One real image per class, chosen from the problem's seed. */
-export function initialImages(problem: SubsetProblem): Float32Array {
+/** One real image per class chosen from the problem's seed, or ("mean") each class's mean image. */
+export function initialImages(
+  problem: SubsetProblem,
+  init: "real" | "mean" = "real",
+): Float32Array {
   const size = problem.shape[0] * problem.shape[1] * problem.shape[2];
   const random = rng(subsetSeed(problem.seed, 0, 0));
   const out = new Float32Array(problem.classes * size);
   for (let c = 0; c < problem.classes; c++) {
     const members = problem.labels.flatMap((label, i) => (label === c ? [i] : []));
     if (members.length === 0) throw new Error(`subset has no real image of class ${c}`);
+    if (init === "mean") {
+      const target = out.subarray(c * size, (c + 1) * size);
+      for (const m of members) {
+        const image = problem.images.subarray(m * size, (m + 1) * size);
+        for (let k = 0; k < size; k++) target[k] += image[k] / members.length;
+      }
+      continue;
+    }
     const pick = members[Math.floor(random() * members.length)];
     out.set(problem.images.subarray(pick * size, (pick + 1) * size), c * size);
   }
@@ -74,7 +87,7 @@ export function distillSubset(problem: SubsetProblem, config: DmConfig): SubsetR
     std: config.std,
   });
   const real = tf.tensor4d(problem.images, [problem.labels.length, h, w, c]);
-  let synthetic: tf.Tensor4D = tf.tensor4d(problem.init ?? initialImages(problem), [
+  let synthetic: tf.Tensor4D = tf.tensor4d(problem.init ?? initialImages(problem, config.init), [
     problem.classes,
     h,
     w,

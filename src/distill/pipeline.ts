@@ -132,6 +132,7 @@ export async function runDistillation(
     lambda: config.lambda,
     mean: config.mean,
     std: config.std,
+    init: config.init,
   };
   const runner = createRunner(options.workers, dm, options.backend ?? "wasm");
   const state = new Map<number, { images: Float32Array; done: Uint8Array }>();

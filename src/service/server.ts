@@ -30,6 +30,8 @@ export async function startService(
   const app = createApp({ config, state, metrics, log });
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

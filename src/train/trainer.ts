@@ -30,6 +30,8 @@ import { createProgress } from "./progress.js";
 import { epochOrder, initHeadWeights, mix } from "./seeding.js";
 import type { Batch, StepModel } from "./step.js";
 
+export { epochOrder } from "./seeding.js";
+
 /** Mutates a batch of `count` NHWC images in place (deterministic given `random`). */
 export type Augment = (
   images: Float32Array,

@@ -1,6 +1,7 @@
-// Conv2D gradients built from the wasm backend's fast kernels: the input gradient as a forward
-// convolution with the kernel rotated 180° (in/out swapped), the filter gradient as one explicit
-// transpose and a plain matMul per kernel tap. Both handle stride, dilation and any padding.
+// Conv2D gradients built from the wasm backend's fast kernels: the input gradient as forward
+// convolutions with the kernel rotated 180° (in/out swapped; per stride phase when strided), the
+// filter gradient as one big-kernel convolution (or a transpose + matMul per tap). Both handle
+// stride, dilation and any padding.
 import * as tf from "@tensorflow/tfjs";
 
 export interface ConvGeometry {
@@ -86,6 +87,77 @@ function zeroInsert(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   return tf.reshape(spread, [n, h * sh, w * sw, c]);
 }
 
+/** Forward conv that turns dy into dx for stride 1 (dilation allowed), or via zero insertion. */
+export function inputGradByRotation(
+  xShape: [number, number, number, number],
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+): tf.Tensor4D {
+  const [, h, w] = xShape;
+  const [kh, kw] = filter.shape;
+  const [sh, sw] = geometry.strides;
+  const [dh, dw] = geometry.dilations;
+  const { top, left } = geometry.pad;
+  const spread = zeroInsert(dy, sh, sw);
+  // Row p of dx sums spread rows p + top − span … p + top (the window), so pad by span − top
+  // before and enough after for h outputs; spread's own trailing zeros count towards it.
+  const spanH = (kh - 1) * dh;
+  const spanW = (kw - 1) * dw;
+  const framed = padOrCrop(
+    spread,
+    spanH - top,
+    h + top - spread.shape[1],
+    spanW - left,
+    w + left - spread.shape[2],
+  );
+  const rotated = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+  return tf.conv2d(framed, rotated, 1, "valid", "NHWC", [dh, dw]);
+}
+
+/**
+ * Strided, undilated case without zero insertion: padded-input rows u = q·s + r (phase r)
+ * receive only the taps a ≡ r (mod s), so each phase is a stride-1 convolution of dy with
+ * that sub-kernel; the s_h·s_w phase outputs are interleaved and cropped to the input.
+ */
+export function inputGradByPhases(
+  xShape: [number, number, number, number],
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  geometry: ConvGeometry,
+): tf.Tensor4D {
+  const [n, h, w, cin] = xShape;
+  const [kh, kw] = filter.shape;
+  const [sh, sw] = geometry.strides;
+  const { top, left } = geometry.pad;
+  const [, oh, ow] = dy.shape;
+  const qh = Math.ceil((top + h) / sh);
+  const qw = Math.ceil((left + w) / sw);
+  const rows: tf.Tensor[] = [];
+  for (let rh = 0; rh < sh; rh++) {
+    const cols: tf.Tensor[] = [];
+    for (let rw = 0; rw < sw; rw++) {
+      const mh = rh < kh ? Math.ceil((kh - rh) / sh) : 0;
+      const mw = rw < kw ? Math.ceil((kw - rw) / sw) : 0;
+      if (mh === 0 || mw === 0) {
+        cols.push(tf.zeros([n, qh, qw, cin]));
+        continue;
+      }
+      const sub =
+        sh === 1 && sw === 1
+          ? filter
+          : tf.stridedSlice(filter, [rh, rw, 0, 0], [kh, kw, cin, filter.shape[3]], [sh, sw, 1, 1]);
+      const rotated = tf.transpose(tf.reverse(sub, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+      const framed = padOrCrop(dy, mh - 1, qh - oh, mw - 1, qw - ow);
+      cols.push(tf.conv2d(framed, rotated, 1, "valid"));
+    }
+    rows.push(tf.reshape(tf.stack(cols, 3), [n, qh, qw * sw, cin]));
+  }
+  const woven = tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, cin]) as tf.Tensor4D;
+  if (top === 0 && left === 0 && qh * sh === h && qw * sw === w) return woven;
+  return tf.slice(woven, [0, top, left, 0], [n, h, w, cin]);
+}
+
 /** dL/dx of y = conv2d(x, filter) (NHWC, filter HWIO). */
 export function conv2dInputGrad(
   xShape: [number, number, number, number],
@@ -94,32 +166,22 @@ export function conv2dInputGrad(
   geometry: ConvGeometry,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const [, h, w] = xShape;
-    const [kh, kw] = filter.shape;
     const [sh, sw] = geometry.strides;
     const [dh, dw] = geometry.dilations;
-    const { top, left } = geometry.pad;
-    const spanH = (kh - 1) * dh;
-    const spanW = (kw - 1) * dw;
-    const spread = zeroInsert(dy, sh, sw);
-    // Row p of dx sums spread rows p + top − span … p + top (the window), so pad by span − top
-    // before and enough after for h outputs; spread's own trailing zeros count towards it.
-    const before = spanH - top;
-    const after = h + top - spread.shape[1];
-    const beforeW = spanW - left;
-    const afterW = w + left - spread.shape[2];
-    const framed = padOrCrop(spread, before, after, beforeW, afterW);
-    const rotated = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    return tf.conv2d(framed, rotated, 1, "valid", "NHWC", [dh, dw]);
+    const [kh, kw] = filter.shape;
+    // Phases pay off when every phase has taps; a 1×1 strided kernel is cheaper spread.
+    const phased = (sh > 1 || sw > 1) && dh === 1 && dw === 1 && kh >= sh && kw >= sw;
+    return phased
+      ? inputGradByPhases(xShape, dy, filter, geometry)
+      : inputGradByRotation(xShape, dy, filter, geometry);
   });
 }
 
 /**
- * dL/dfilter for an undilated convolution as one forward convolution: channels become the
- * batch, dy (batch as input channels) the kernel, the stride its dilation. Much faster than
- * per-tap slices on wasm, above all for strided layers and few channels.
+ * Undilated filter gradient as one convolution: channels become the batch and images the
+ * channels, dy (as [oh, ow, N, Cout]) is the kernel and the stride becomes its dilation.
  */
-function filterGradByConv(
+export function filterGradByConv(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   filterShape: [number, number, number, number],
@@ -140,16 +202,13 @@ function filterGradByConv(
   });
 }
 
-/** dL/dfilter of y = conv2d(x, filter): for each tap, (strided view of x)ᵀ · dy. */
-export function conv2dFilterGrad(
+/** Filter gradient for any geometry: for each tap, (strided view of x)ᵀ · dy. */
+export function filterGradByTaps(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   filterShape: [number, number, number, number],
   geometry: ConvGeometry,
 ): tf.Tensor4D {
-  if (geometry.dilations[0] === 1 && geometry.dilations[1] === 1) {
-    return filterGradByConv(x, dy, filterShape, geometry);
-  }
   return tf.tidy(() => {
     const [n, h, w, cin] = x.shape;
     const [kh, kw, , cout] = filterShape;
@@ -188,4 +247,18 @@ export function conv2dFilterGrad(
     }
     return tf.reshape(tf.stack(taps), filterShape) as tf.Tensor4D;
   });
+}
+
+/** dL/dfilter of y = conv2d(x, filter) (NHWC, filter HWIO). */
+export function conv2dFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  geometry: ConvGeometry,
+): tf.Tensor4D {
+  const undilated = geometry.dilations[0] === 1 && geometry.dilations[1] === 1;
+  // With very few input channels the per-tap matMuls are cheaper than the big-kernel conv.
+  return undilated && x.shape[3] > 4
+    ? filterGradByConv(x, dy, filterShape, geometry)
+    : filterGradByTaps(x, dy, filterShape, geometry);
 }

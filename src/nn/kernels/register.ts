@@ -1,5 +1,6 @@
 // Installs the training kernels that the wasm backend lacks or runs slowly: Conv2D and
-// BatchMatMul gradients from fast kernels, Conv2DBackpropFilter and UnsortedSegmentSum kernels.
+// BatchMatMul gradients from fast kernels, Conv2DBackpropFilter and UnsortedSegmentSum kernels,
+// and Sum/Mean over leading axes as matMuls.
 import * as tf from "@tensorflow/tfjs";
 import {
   type Conv2DAttrs,
@@ -8,13 +9,11 @@ import {
   convGeometry,
 } from "./conv2d-grad.js";
 import { matMulGrads } from "./matmul-grad.js";
+import { opsAsKernel } from "./ops-as-kernel.js";
+import { installFastReductions } from "./reductions.js";
 import { unsortedSegmentSumConfig } from "./unsorted-segment-sum.js";
 
 type Shape4 = [number, number, number, number];
-
-interface RefCounted {
-  incRef(dataId: object): void;
-}
 
 let stock: { conv: tf.GradConfig; matMul: tf.GradConfig } | undefined;
 let useStock = false;
@@ -26,29 +25,6 @@ function dilated(attrs: Conv2DAttrs): boolean {
 
 function fastPath(): boolean {
   return !useStock && tf.getBackend() === "wasm";
-}
-
-/** Runs tfjs ops inside a kernel: wraps the inputs, hands the result's buffer to the engine. */
-function opsAsKernel(
-  backend: tf.KernelBackend,
-  inputs: tf.TensorInfo[],
-  fn: (...ts: tf.Tensor[]) => tf.Tensor,
-): tf.TensorInfo {
-  const engine = tf.engine();
-  const counted = backend as unknown as RefCounted;
-  const wrapped = inputs.map((info) => {
-    counted.incRef(info.dataId);
-    return engine.makeTensorFromTensorInfo(info, backend);
-  });
-  try {
-    const out = tf.tidy(() => fn(...wrapped));
-    counted.incRef(out.dataId);
-    const info = { dataId: out.dataId, shape: out.shape, dtype: out.dtype };
-    out.dispose();
-    return info;
-  } finally {
-    for (const t of wrapped) t.dispose();
-  }
 }
 
 const conv2dGrad: tf.GradConfig = {
@@ -106,6 +82,7 @@ export function registerTrainingKernels(): void {
   for (const kernel of [backpropFilterKernel, unsortedSegmentSumConfig]) {
     if (!tf.getKernel(kernel.kernelName, "wasm")) tf.registerKernel(kernel);
   }
+  installFastReductions();
 }
 
 /** For benchmarks and parity tests: true routes gradients through tfjs's stock definitions. */
