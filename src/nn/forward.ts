@@ -28,33 +28,19 @@ function conv2d(
   const s = layer.stride ?? 1;
   const d = layer.dilation ?? 1;
   const padding = layer.padding ?? "valid";
-  let input = x;
-  let pad: "same" | "valid" = "valid";
-  if (typeof padding === "number") {
-    if (padding > 0) {
-      input = tf.pad(x, [
-        [0, 0],
-        [padding, padding],
-        [padding, padding],
-        [0, 0],
-      ]);
-    }
-  } else if (padding === "same") {
-    const [t, b] = padAmounts("same", x.shape[1], layer.kernel, s, d);
-    const [l, r] = padAmounts("same", x.shape[2], layer.kernel, s, d);
-    if (t + b + l + r > 0) {
-      input = tf.pad(x, [
-        [0, 0],
-        [t, b],
-        [l, r],
-        [0, 0],
-      ]);
-    }
-  } else {
-    pad = padding;
-  }
+  const [t, b] = padAmounts(padding, x.shape[1], layer.kernel, s, d);
+  const [l, r] = padAmounts(padding, x.shape[2], layer.kernel, s, d);
+  const pad: "valid" | [[number, number], [number, number], [number, number], [number, number]] =
+    t + b + l + r > 0
+      ? [
+          [0, 0],
+          [t, b],
+          [l, r],
+          [0, 0],
+        ]
+      : "valid";
   const kernel = param(params, `${path}.kernel`) as tf.Tensor4D;
-  let y = tf.conv2d(input, kernel, s, pad, "NHWC", d);
+  let y = tf.conv2d(x, kernel, s, pad, "NHWC", d);
   if (layer.bias ?? true) y = tf.add(y, param(params, `${path}.bias`));
   return y;
 }
