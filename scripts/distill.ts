@@ -19,7 +19,8 @@ import { type ReferenceSet, writeReferenceSet } from "../src/references/referenc
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 
 const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
-  [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--seed N] [--workers N]
+  [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--init real|mean]
+  [--seed N] [--workers N]
   [--limit N] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
   [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
 
@@ -72,6 +73,7 @@ function parseFlags() {
         lr: { type: "string" },
         momentum: { type: "string" },
         lambda: { type: "string" },
+        init: { type: "string", default: "real" },
         seed: { type: "string", default: "1" },
         workers: { type: "string", default: "2" },
         limit: { type: "string" },
@@ -134,6 +136,9 @@ async function main() {
   const fanIns = values["fan-ins"]
     ? values["fan-ins"].split(",").map((f) => number("fan-ins", f.trim(), true, 1) as number)
     : preset.fanIns;
+  if (values.init !== "real" && values.init !== "mean") {
+    fail(`--init must be real or mean, got "${values.init}"`);
+  }
   const limit = number("limit", values.limit, true, 1) ?? preset.limit;
   const workers = number("workers", values.workers, true, 0) as number;
   const started = Date.now();
@@ -157,6 +162,7 @@ async function main() {
     momentum: number("momentum", values.momentum, false, 0) ?? 0.5,
     lambda: number("lambda", values.lambda, false, 0) ?? 19,
     ...norm,
+    ...(values.init === "mean" ? { init: "mean" as const } : {}),
   };
   const backend = values.backend as BackendName;
   await initBackend(backend);

@@ -43,6 +43,7 @@ class WorkerRunner implements SubsetRunner {
     { ok: (r: SubsetResult) => void; fail: (e: Error) => void }
   >();
   private nextId = 0;
+  private broken: Error | undefined;
 
   constructor(
     count: number,
@@ -71,6 +72,7 @@ class WorkerRunner implements SubsetRunner {
   }
 
   private failAll(error: Error) {
+    this.broken ??= error;
     for (const task of this.pending.values()) task.fail(error);
     this.pending.clear();
   }
@@ -88,7 +90,9 @@ class WorkerRunner implements SubsetRunner {
   }
 
   async run(problem: SubsetProblem): Promise<SubsetResult> {
+    if (this.broken) throw this.broken;
     const worker = await this.acquire();
+    if (this.broken) throw this.broken;
     const id = this.nextId++;
     return new Promise((ok, fail) => {
       this.pending.set(id, { ok, fail });
