@@ -7,7 +7,11 @@ import { type ModelSpec, modelParams, type ParamInfo } from "./spec.js";
 export interface WeightTensor {
   shape: number[];
   data: Float32Array;
+  /** Stored type: F32 (default), or U8 for integer values 0..255 (e.g. 8-bit pixels). */
+  dtype?: "F32" | "U8";
 }
+
+const BYTES = { F32: 4, U8: 1 } as const;
 
 export type Weights = Record<string, WeightTensor>;
 
@@ -88,9 +92,10 @@ export function encodeSafetensors(weights: Weights, metadata: Record<string, str
   let offset = 0;
   const names = Object.keys(weights).sort();
   for (const name of names) {
-    const bytes = weights[name].data.length * 4;
+    const dtype = weights[name].dtype ?? "F32";
+    const bytes = weights[name].data.length * BYTES[dtype];
     header[name] = {
-      dtype: "F32",
+      dtype,
       shape: weights[name].shape,
       data_offsets: [offset, offset + bytes],
     };
@@ -104,9 +109,10 @@ export function encodeSafetensors(weights: Weights, metadata: Record<string, str
   head.copy(out, 8);
   let at = 8 + head.length;
   for (const name of names) {
-    const data = weights[name].data;
-    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, at);
-    at += data.byteLength;
+    const { data, dtype } = weights[name];
+    const raw = dtype === "U8" ? Uint8Array.from(data) : data;
+    Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).copy(out, at);
+    at += raw.byteLength;
   }
   return out;
 }
@@ -134,17 +140,24 @@ export function decodeSafetensors(
       metadata = entry as unknown as Record<string, string>;
       continue;
     }
-    if (entry.dtype !== "F32")
-      throw new Error(`${source}: ${name} has dtype ${entry.dtype}, only F32 is read`);
+    const dtype = entry.dtype;
+    if (dtype !== "F32" && dtype !== "U8") {
+      throw new Error(`${source}: ${name} has dtype ${dtype}, only F32 and U8 are read`);
+    }
     const [start, end] = entry.data_offsets;
     const size = entry.shape.reduce((a, b) => a * b, 1);
-    if (end - start !== size * 4 || base + end > buf.length) {
+    if (end - start !== size * BYTES[dtype] || base + end > buf.length) {
       throw new Error(
         `${source}: ${name} data does not match its shape [${entry.shape}] or is truncated`,
       );
     }
+    const raw = buf.subarray(base + start, base + end);
+    if (dtype === "U8") {
+      weights[name] = { shape: entry.shape, data: Float32Array.from(raw), dtype };
+      continue;
+    }
     const data = new Float32Array(size);
-    Buffer.from(data.buffer).set(buf.subarray(base + start, base + end));
+    Buffer.from(data.buffer).set(raw);
     weights[name] = { shape: entry.shape, data };
   }
   return { weights, metadata };

@@ -1,5 +1,5 @@
-// The distilled reference set on disk: one safetensors file that scripts/distill.ts writes and
-// the service and scripts/evaluate.ts read, validated at the boundary.
+// The distilled reference set on disk: one safetensors file (8-bit pixels, U8 labels) that
+// scripts/distill.ts writes and the service and scripts/evaluate.ts read, validated at the boundary.
 import { readFile } from "node:fs/promises";
 import { decodeSafetensors, encodeSafetensors, type Weights } from "../nn/weights.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -82,9 +82,14 @@ export function encodeReferenceSet(set: ReferenceSet, source = "reference set"):
   for (const l of set.levels) {
     tensors[`level${l.level}.images`] = {
       shape: [l.count, set.height, set.width, set.channels],
-      data: l.images,
+      data: l.images.map((p) => Math.round(p * 255)),
+      dtype: "U8",
     };
-    tensors[`level${l.level}.labels`] = { shape: [l.count], data: Float32Array.from(l.labels) };
+    tensors[`level${l.level}.labels`] = {
+      shape: [l.count],
+      data: Float32Array.from(l.labels),
+      dtype: "U8",
+    };
   }
   return encodeSafetensors(tensors, {
     format: REFERENCE_FORMAT,
@@ -149,7 +154,8 @@ export function decodeReferenceSet(bytes: Uint8Array, source = "reference set"):
         throw new ReferenceSetError(`${source}: level ${level} has a non-integer label ${v}`);
       }
     }
-    return { level, images: images.data, labels: Uint8Array.from(labels.data), count };
+    const pixels = images.dtype === "U8" ? images.data.map((v) => v / 255) : images.data;
+    return { level, images: pixels, labels: Uint8Array.from(labels.data), count };
   });
   const set: ReferenceSet = {
     version: metadata.version ?? "",
