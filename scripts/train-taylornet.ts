@@ -11,7 +11,7 @@ import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
 import { train } from "../src/train/trainer.js";
 
 const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--data mnist|mnist7|fashion|cifar10|idx:DIR]
-  [--epochs 5] [--batch 128] [--lr 0.002] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
+  [--epochs 5] [--batch 128] [--lr 0.002] [--weight-decay 0] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
   [--out runs/taylornet-ARCH] [--resume] [--width 64] [--order 2] [--ablate-cg] [--no-batch-norm]
   [--resize area|bilinear] [--progress bar|lines|none]`;
 
@@ -49,6 +49,7 @@ function parseFlags() {
         epochs: { type: "string", default: "5" },
         batch: { type: "string", default: "128" },
         lr: { type: "string", default: "0.002" },
+        "weight-decay": { type: "string", default: "0" },
         seed: { type: "string", default: "0" },
         limit: { type: "string" },
         "test-limit": { type: "string" },
@@ -101,6 +102,7 @@ async function main() {
   const epochs = number("epochs", f.epochs, true, 1)!;
   const batchSize = number("batch", f.batch, true, 1)!;
   const lr = number("lr", f.lr, false, 0)!;
+  const weightDecay = number("weight-decay", f["weight-decay"], false, 0)!;
   const seed = number("seed", f.seed, true, 0)!;
   const workers = number("workers", f.workers, true, 1)!;
   const width = number("width", f.width, true, 1)!;
@@ -146,6 +148,7 @@ async function main() {
     epochs,
     batchSize,
     lr,
+    weightDecay,
     seed,
     workers,
     outDir: out,
