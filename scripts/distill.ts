@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
@@ -13,9 +13,9 @@ import { PlanError } from "../src/distill/plan.js";
 import { progressView } from "../src/distill/progress.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
-import { MANIFEST_FILE, readManifest, sha256File, updateManifest } from "../src/models/manifest.js";
 import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
 import { type ReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
+import { registerReferences } from "../src/references/register.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 
 const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
@@ -257,44 +257,13 @@ async function main() {
   });
   await rm(checkpoint, { force: true });
 
-  if (values.manifest) await updateReferences(values.manifest, out, set, values.embedder, command);
+  if (values.manifest) {
+    await registerReferences(values.manifest, out, set, { embedder: values.embedder, command });
+  }
   process.stdout.write(
     `${JSON.stringify({ out, version: set.version, wallSeconds: Number(wallSeconds.toFixed(1)), levels: result.stats })}\n`,
   );
   process.stdout.write(`${similarityMarkdown(rows)}\n`);
-}
-
-async function updateReferences(
-  dir: string,
-  out: string,
-  set: ReferenceSet,
-  embedder: string | undefined,
-  command: string,
-) {
-  const file = relative(dir, out);
-  if (file.startsWith("..")) fail(`--out ${out} must lie inside --manifest ${dir}`);
-  const sha256 = await sha256File(out);
-  const current = await readManifest(dir).catch(() => undefined);
-  const name =
-    embedder ??
-    current?.references?.embedder ??
-    Object.entries(current?.models ?? {}).find(([, m]) => m.role === "embedder")?.[0];
-  if (!name) fail(`${join(dir, MANIFEST_FILE)} names no embedder model: pass --embedder NAME`);
-  if (!current?.models[name]) {
-    fail(`${join(dir, MANIFEST_FILE)} has no model "${name}" to pair the references with`);
-  }
-  await updateManifest(dir, (manifest) => {
-    manifest.references = {
-      file,
-      sha256,
-      version: set.version,
-      embedder: name,
-      levels: set.levels.map((l) => l.level),
-      command,
-      createdAt: new Date().toISOString(),
-    };
-    return manifest;
-  });
 }
 
 main().catch((error) => {

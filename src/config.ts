@@ -18,7 +18,8 @@ const ConfigSchema = z.object({
   maxImagePixels: int(1, 1 << 30).default(25_000_000),
   maxImagesPerRequest: int(1, 1024).default(32),
   defaultK: int(1, 100).default(5),
-  defaultLevel: int(1, 5).default(5),
+  /** Unset: the references' own `defaultLevel` from the manifest, else 5. */
+  defaultLevel: int(1, 5).optional(),
   reloadDebounceMs: int(0, 60_000).default(500),
 });
 

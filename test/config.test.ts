@@ -6,7 +6,7 @@ test("defaults apply with no flags or environment", () => {
   const c = loadConfig([], {});
   assert.equal(c.port, 8080);
   assert.equal(c.modelsDir, "models");
-  assert.equal(c.defaultLevel, 5);
+  assert.equal(c.defaultLevel, undefined, "unset: the manifest's references choose");
   assert.equal(c.threads, 1);
 });
 

@@ -112,7 +112,7 @@ export async function writeReferences(
   });
   const sha256 = await sha256File(join(dir, file));
   await updateManifest(dir, (m) => {
-    m.references = { file, sha256, version, embedder: "embedder", levels: [1, 2, 3, 4, 5] };
+    m.references = { file, sha256, version, embedder: "embedder", levels: [1, 2, 3, 4, 5], defaultLevel: 5 };
     return m;
   });
 }
@@ -193,7 +193,6 @@ export function testConfig(modelsDir: string, overrides: Partial<Config> = {}): 
     maxImagePixels: 4_000_000,
     maxImagesPerRequest: 8,
     defaultK: 3,
-    defaultLevel: 5,
     reloadDebounceMs: 50,
     ...overrides,
   };

@@ -58,6 +58,10 @@ export const ReferencesEntrySchema = z.looseObject({
   embedder: z.string().min(1),
   /** The levels present in the file, e.g. [1, 2, 3, 4, 5]. */
   levels: z.array(z.number().int().positive()).min(1),
+  /** The level /classify uses when a request names none (measured best, say); else 5. */
+  defaultLevel: z.number().int().positive().optional(),
+  /** Measured quality, e.g. accuracy by angle per level (scripts/evaluate.ts output). */
+  metrics: z.record(z.string(), z.unknown()).optional(),
   command: z.string().optional(),
   createdAt: z.string().optional(),
 });

@@ -17,7 +17,8 @@ export function classifyRouter(config: Config, state: ServingState, metrics: Met
     "/classify",
     ...imageBody(config),
     withServingSet(state, async (req, res, set) => {
-      const query = classifyQuery(req, { k: config.defaultK, level: config.defaultLevel });
+      const level = config.defaultLevel ?? set.referencesEntry.defaultLevel ?? 5;
+      const query = classifyQuery(req, { k: config.defaultK, level });
       if (!set.references.hasLevel(query.level)) {
         throw unprocessable(
           "bad_query",
