@@ -112,7 +112,14 @@ export async function writeReferences(
   });
   const sha256 = await sha256File(join(dir, file));
   await updateManifest(dir, (m) => {
-    m.references = { file, sha256, version, embedder: "embedder", levels: [1, 2, 3, 4, 5], defaultLevel: 5 };
+    m.references = {
+      file,
+      sha256,
+      version,
+      embedder: "embedder",
+      levels: [1, 2, 3, 4, 5],
+      defaultLevel: 5,
+    };
     return m;
   });
 }
