@@ -35,14 +35,21 @@ export const MODELS: Record<string, SpecFactory> = {
   }),
   mnist7: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist7"),
   mnist28: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist28"),
-  "resnet18-w16": async () =>
-    (await import("../src/nn/resnet.js")).resnetSpec({
+  "resnet18-w16": async () => {
+    const embedder = (await import("../src/nn/resnet.js")).resnetSpec({
       depth: 18,
       width: 16,
       input: [28, 28, 1],
       mean: [0.1307],
       std: [0.3081],
-    }),
+    });
+    // A 10-class linear head on the embedding, as train-embedder's cross-entropy head trains.
+    return {
+      ...embedder,
+      output: "logits",
+      layers: [...embedder.layers, { kind: "dense", units: 10 }],
+    };
+  },
 };
 
 /** Forward multiply-adds ×2 of the weighted layers, per image, in list order. */

@@ -47,6 +47,10 @@ async function readCheckpoint(path: string, metricsPath: string | undefined) {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--help")) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   let values: Record<string, string | undefined>;
   try {
     ({ values } = parseArgs({

@@ -11,6 +11,10 @@ const USAGE = `usage: tsx scripts/publish-references.ts --references FILE [--mod
   [--evaluation EVAL.json (scripts/evaluate.ts output, recorded as the set's metrics)]`;
 
 main(async () => {
+  if (process.argv.includes("--help")) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const flags = parseCli(
     {
       references: { type: "string" },
