@@ -17,6 +17,11 @@ import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
 import { type ReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
 import { registerReferences } from "../src/references/register.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
+import { scriptFlags } from "../src/util/cli.js";
+
+const flags = scriptFlags("distill");
+const fail: (message: string) => never = flags.fail;
+const { number } = flags;
 
 const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
   [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--init real|mean]
@@ -46,20 +51,6 @@ const NORMALISATION: Record<number, { mean: number[]; std: number[] }> = {
   1: { mean: [0.1307], std: [0.3081] },
   3: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
 };
-
-function fail(message: string): never {
-  process.stderr.write(`distill: ${message}\n`);
-  process.exit(2);
-}
-
-function number(name: string, value: string | undefined, integer: boolean, min: number) {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
-  }
-  return n;
-}
 
 function parseFlags() {
   try {

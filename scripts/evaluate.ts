@@ -8,14 +8,13 @@ import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 import { writeJsonAtomic } from "../src/util/atomic-write.js";
+import { scriptFlags } from "../src/util/cli.js";
+
+const flags = scriptFlags("evaluate");
+const fail: (message: string) => never = flags.fail;
 
 const USAGE =
   "usage: evaluate.ts --embedder CKPT [--references FILE] [--data mnist] [--limit N] [--test-limit N] [--no-baselines] [--batch 256] [--out FILE]";
-
-function fail(message: string): never {
-  process.stderr.write(`evaluate: ${message}\n`);
-  process.exit(2);
-}
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -11,16 +11,15 @@ import { expandCgNetwork } from "../src/nn/polynomial.js";
 import type { ModelSpec } from "../src/nn/spec.js";
 import { gaussian, initWeights, rng, type Weights } from "../src/nn/weights.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
+import { scriptFlags } from "../src/util/cli.js";
+
+const flags = scriptFlags("expand");
+const fail: (message: string) => never = flags.fail;
 
 const USAGE = `usage: expand.ts [--checkpoint FILE | [--digits 0,1] [--synthetic] [--limit 2000] [--steps 300] [--seed 0]]
   [--top 20] [--out FILE.json]
 Without --checkpoint: trains Fig. 4(c)'s shape on 4×4 MNIST (area-resized): 16 pixels → CG(2,2,1,2,2)
 → 2×2 → CG(2,2,1,2,2) → z, a logistic "first digit vs second digit" score, then expands z.`;
-
-function fail(message: string): never {
-  process.stderr.write(`expand: ${message}\n`);
-  process.exit(2);
-}
 
 function positive(name: string, value: string): number {
   const n = Number(value);

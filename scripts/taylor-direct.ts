@@ -20,6 +20,11 @@ import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
+import { scriptFlags } from "../src/util/cli.js";
+
+const flags = scriptFlags("taylor-direct");
+const fail: (message: string) => never = flags.fail;
+const { number } = flags;
 
 const USAGE = `usage: taylor-direct.ts --order 1..4 [--data mnist7|mnist|fashion|idx:DIR] [--resize area|bilinear]
   [--epochs 2] [--batch 128] [--lr 0.001] [--seed 0] [--limit N] [--test-limit N]
@@ -28,25 +33,6 @@ const USAGE = `usage: taylor-direct.ts --order 1..4 [--data mnist7|mnist|fashion
 const KERNEL = "3.kernel";
 const BIAS = "3.bias";
 const KEEP = [1, 0.5, 0.3, 0.1];
-
-function fail(message: string): never {
-  process.stderr.write(`taylor-direct: ${message}\n`);
-  process.exit(2);
-}
-
-function number(
-  name: string,
-  value: string | undefined,
-  integer: boolean,
-  min: number,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
-  }
-  return n;
-}
 
 function parseFlags() {
   try {

@@ -12,6 +12,11 @@ import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/res
 import { countParams } from "../src/nn/spec.js";
 import type { Weights } from "../src/nn/weights.js";
 import { train } from "../src/train/trainer.js";
+import { scriptFlags } from "../src/util/cli.js";
+
+const flags = scriptFlags("train-embedder");
+const fail: (message: string) => never = flags.fail;
+const { number } = flags;
 
 const USAGE = `usage: train-embedder.ts [--depth 18|50] [--width 16] [--data mnist|fashion|cifar10|idx:DIR]
   [--epochs 2] [--batch 128] [--lr 0.002] [--optimizer adam|sgd] [--weight-decay 0] [--seed 0]
@@ -19,19 +24,6 @@ const USAGE = `usage: train-embedder.ts [--depth 18|50] [--width 16] [--data mni
   [--loss ce|arcface] [--scale 64] [--margin 0.5] [--easy-margin] [--init CKPT]
   [--progress bar|lines|none]
   --init starts the model (not the head) from a trained embedder checkpoint of the same spec.`;
-
-function fail(message: string): never {
-  process.stderr.write(`train-embedder: ${message}\n`);
-  process.exit(2);
-}
-
-function number(name: string, value: string, integer: boolean, min: number): number {
-  const n = Number(value);
-  if (value === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
-  }
-  return n;
-}
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {

@@ -9,6 +9,11 @@ import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
 import { train } from "../src/train/trainer.js";
+import { scriptFlags } from "../src/util/cli.js";
+
+const flags = scriptFlags("train-taylornet");
+const fail: (message: string) => never = flags.fail;
+const { number } = flags;
 
 const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--data mnist|mnist7|fashion|cifar10|idx:DIR]
   [--epochs 5] [--batch 128] [--lr 0.002] [--weight-decay 0] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
@@ -20,25 +25,6 @@ const DEFAULT_DATA: Record<string, string> = {
   mnist7: "mnist7",
   cifar10: "cifar10",
 };
-
-function fail(message: string): never {
-  process.stderr.write(`train-taylornet: ${message}\n`);
-  process.exit(2);
-}
-
-function number(
-  name: string,
-  value: string | undefined,
-  integer: boolean,
-  min: number,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-    fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
-  }
-  return n;
-}
 
 function parseFlags() {
   try {

@@ -70,6 +70,32 @@ export function choiceFlag<const C extends string>(
   return value as C;
 }
 
+/**
+ * Flag checks for a script that checks its flags up front: failures print one line prefixed
+ * with the script's name and exit 2; `number` accepts values ≥ min (integers when asked).
+ */
+export function scriptFlags(script: string) {
+  const fail = (message: string): never => {
+    process.stderr.write(`${script}: ${message}\n`);
+    process.exit(2);
+  };
+  const number = <V extends string | undefined>(
+    name: string,
+    value: V,
+    integer: boolean,
+    min: number,
+  ): V extends string ? number : number | undefined => {
+    type Result = V extends string ? number : number | undefined;
+    if (value === undefined) return undefined as Result;
+    const n = Number(value);
+    if (value === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
+      fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
+    }
+    return n as Result;
+  };
+  return { fail, number };
+}
+
 /** Prints one line and exits with code 2. */
 export function fail(message: string): never {
   process.stderr.write(`error: ${message}\n`);
