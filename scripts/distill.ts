@@ -5,7 +5,6 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { parseArgs } from "node:util";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
@@ -53,36 +52,28 @@ const NORMALISATION: Record<number, { mean: number[]; std: number[] }> = {
 };
 
 function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        config: { type: "string", default: "cpu" },
-        data: { type: "string", default: "mnist" },
-        "fan-ins": { type: "string" },
-        iterations: { type: "string" },
-        width: { type: "string" },
-        lr: { type: "string" },
-        momentum: { type: "string" },
-        lambda: { type: "string" },
-        init: { type: "string", default: "real" },
-        seed: { type: "string", default: "1" },
-        workers: { type: "string", default: "2" },
-        limit: { type: "string" },
-        out: { type: "string", default: "runs/distill/references.safetensors" },
-        resume: { type: "boolean", default: false },
-        "checkpoint-seconds": { type: "string", default: "60" },
-        manifest: { type: "string" },
-        embedder: { type: "string" },
-        backend: { type: "string", default: "wasm" },
-        "stop-after": { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message} (see --help)`);
-  }
+  return flags.parse({
+    config: { type: "string", default: "cpu" },
+    data: { type: "string", default: "mnist" },
+    "fan-ins": { type: "string" },
+    iterations: { type: "string" },
+    width: { type: "string" },
+    lr: { type: "string" },
+    momentum: { type: "string" },
+    lambda: { type: "string" },
+    init: { type: "string", default: "real" },
+    seed: { type: "string", default: "1" },
+    workers: { type: "string", default: "2" },
+    limit: { type: "string" },
+    out: { type: "string", default: "runs/distill/references.safetensors" },
+    resume: { type: "boolean", default: false },
+    "checkpoint-seconds": { type: "string", default: "60" },
+    manifest: { type: "string" },
+    embedder: { type: "string" },
+    backend: { type: "string", default: "wasm" },
+    "stop-after": { type: "string" },
+    help: { type: "boolean", default: false },
+  });
 }
 
 function firstN(d: Dataset, n: number | undefined): Dataset {

@@ -1,6 +1,5 @@
 // Classification by angle: accuracy of an embedder + distilled references per level, plus the
 // class-mean and 1-NN baselines on the same embedder, printed as JSON.
-import { parseArgs } from "node:util";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
@@ -24,25 +23,17 @@ function positiveInt(name: string, value: string | undefined): number | undefine
 }
 
 function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        embedder: { type: "string" },
-        references: { type: "string" },
-        data: { type: "string", default: "mnist" },
-        limit: { type: "string" },
-        "test-limit": { type: "string" },
-        "no-baselines": { type: "boolean", default: false },
-        batch: { type: "string", default: "256" },
-        out: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message} (see --help)`);
-  }
+  return flags.parse({
+    embedder: { type: "string" },
+    references: { type: "string" },
+    data: { type: "string", default: "mnist" },
+    limit: { type: "string" },
+    "test-limit": { type: "string" },
+    "no-baselines": { type: "boolean", default: false },
+    batch: { type: "string", default: "256" },
+    out: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
 }
 
 async function main() {

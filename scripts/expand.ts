@@ -1,7 +1,6 @@
 // "The network is a polynomial; show it": trains (seconds) or loads a tiny CG network and prints
 // its explicit polynomial in the input pixels, terms sorted by |coefficient|.
 import { writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { loadDataset } from "../src/data/load.js";
 import { resizeDataset } from "../src/data/resize.js";
@@ -28,25 +27,17 @@ function positive(name: string, value: string): number {
 }
 
 function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        checkpoint: { type: "string" },
-        digits: { type: "string", default: "0,1" },
-        synthetic: { type: "boolean", default: false },
-        limit: { type: "string", default: "2000" },
-        steps: { type: "string", default: "300" },
-        seed: { type: "string", default: "0" },
-        top: { type: "string", default: "20" },
-        out: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.replaceAll("\n", " ")} (see --help)`);
-  }
+  return flags.parse({
+    checkpoint: { type: "string" },
+    digits: { type: "string", default: "0,1" },
+    synthetic: { type: "boolean", default: false },
+    limit: { type: "string", default: "2000" },
+    steps: { type: "string", default: "300" },
+    seed: { type: "string", default: "0" },
+    top: { type: "string", default: "20" },
+    out: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
 }
 
 const TINY: ModelSpec = {

@@ -1,7 +1,6 @@
 // The direct Taylor expansion (Eq. 3) on 7×7 images: trains monomials(order) → dense(10),
 // then writes the Fig. 3 quadratic-weight analysis (CSV, SVG, PNG) and the pruning table.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { accuracyOfKernels } from "../src/analysis/direct-eval.js";
 import { trainDirect } from "../src/analysis/direct-train.js";
 import { fig3Svg, writeSvgAndPng } from "../src/analysis/plot.js";
@@ -35,29 +34,21 @@ const BIAS = "3.bias";
 const KEEP = [1, 0.5, 0.3, 0.1];
 
 function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        order: { type: "string" },
-        data: { type: "string", default: "mnist7" },
-        resize: { type: "string", default: "area" },
-        epochs: { type: "string", default: "2" },
-        batch: { type: "string", default: "128" },
-        lr: { type: "string", default: "0.001" },
-        seed: { type: "string", default: "0" },
-        limit: { type: "string" },
-        "test-limit": { type: "string" },
-        out: { type: "string" },
-        progress: { type: "string" },
-        "no-analysis": { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.replaceAll("\n", " ")} (see --help)`);
-  }
+  return flags.parse({
+    order: { type: "string" },
+    data: { type: "string", default: "mnist7" },
+    resize: { type: "string", default: "area" },
+    epochs: { type: "string", default: "2" },
+    batch: { type: "string", default: "128" },
+    lr: { type: "string", default: "0.001" },
+    seed: { type: "string", default: "0" },
+    limit: { type: "string" },
+    "test-limit": { type: "string" },
+    out: { type: "string" },
+    progress: { type: "string" },
+    "no-analysis": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  });
 }
 
 function to7x7(d: Dataset, method: ResizeMethod): Dataset {

@@ -1,7 +1,6 @@
 // Trains a ResNet18/50 embedder with a cross-entropy or ArcFace head through the engine's
 // train(): progress, an atomic checkpoint per epoch, resume, and metrics.json.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { normalizationFor } from "../src/data/normalize.js";
@@ -33,37 +32,29 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
 }
 
 function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        depth: { type: "string", default: "18" },
-        width: { type: "string", default: "16" },
-        data: { type: "string", default: "mnist" },
-        epochs: { type: "string", default: "2" },
-        batch: { type: "string", default: "128" },
-        lr: { type: "string", default: "0.002" },
-        optimizer: { type: "string", default: "adam" },
-        "weight-decay": { type: "string", default: "0" },
-        seed: { type: "string", default: "0" },
-        limit: { type: "string" },
-        "test-limit": { type: "string" },
-        workers: { type: "string", default: "1" },
-        out: { type: "string" },
-        resume: { type: "boolean", default: false },
-        loss: { type: "string", default: "ce" },
-        scale: { type: "string", default: "64" },
-        margin: { type: "string", default: "0.5" },
-        "easy-margin": { type: "boolean", default: false },
-        init: { type: "string" },
-        progress: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message} (see --help)`);
-  }
+  return flags.parse({
+    depth: { type: "string", default: "18" },
+    width: { type: "string", default: "16" },
+    data: { type: "string", default: "mnist" },
+    epochs: { type: "string", default: "2" },
+    batch: { type: "string", default: "128" },
+    lr: { type: "string", default: "0.002" },
+    optimizer: { type: "string", default: "adam" },
+    "weight-decay": { type: "string", default: "0" },
+    seed: { type: "string", default: "0" },
+    limit: { type: "string" },
+    "test-limit": { type: "string" },
+    workers: { type: "string", default: "1" },
+    out: { type: "string" },
+    resume: { type: "boolean", default: false },
+    loss: { type: "string", default: "ce" },
+    scale: { type: "string", default: "64" },
+    margin: { type: "string", default: "0.5" },
+    "easy-margin": { type: "boolean", default: false },
+    init: { type: "string" },
+    progress: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
 }
 
 async function main() {

@@ -1,7 +1,6 @@
 // Trains a TaylorNet (mnist28 / mnist7 / cifar10, optionally with every CG ablated to a conv)
 // with the engine's train(): progress, atomic checkpoint per epoch, resume, metrics JSON.
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/resize.js";
@@ -27,35 +26,27 @@ const DEFAULT_DATA: Record<string, string> = {
 };
 
 function parseFlags() {
-  try {
-    return parseArgs({
-      options: {
-        arch: { type: "string" },
-        data: { type: "string" },
-        epochs: { type: "string", default: "5" },
-        batch: { type: "string", default: "128" },
-        lr: { type: "string", default: "0.002" },
-        "weight-decay": { type: "string", default: "0" },
-        seed: { type: "string", default: "0" },
-        limit: { type: "string" },
-        "test-limit": { type: "string" },
-        workers: { type: "string", default: "1" },
-        out: { type: "string" },
-        resume: { type: "boolean", default: false },
-        width: { type: "string", default: "64" },
-        order: { type: "string", default: "2" },
-        "ablate-cg": { type: "boolean", default: false },
-        "no-batch-norm": { type: "boolean", default: false },
-        resize: { type: "string", default: "area" },
-        progress: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    fail(`${(error as Error).message.replaceAll("\n", " ")} (see --help)`);
-  }
+  return flags.parse({
+    arch: { type: "string" },
+    data: { type: "string" },
+    epochs: { type: "string", default: "5" },
+    batch: { type: "string", default: "128" },
+    lr: { type: "string", default: "0.002" },
+    "weight-decay": { type: "string", default: "0" },
+    seed: { type: "string", default: "0" },
+    limit: { type: "string" },
+    "test-limit": { type: "string" },
+    workers: { type: "string", default: "1" },
+    out: { type: "string" },
+    resume: { type: "boolean", default: false },
+    width: { type: "string", default: "64" },
+    order: { type: "string", default: "2" },
+    "ablate-cg": { type: "boolean", default: false },
+    "no-batch-norm": { type: "boolean", default: false },
+    resize: { type: "string", default: "area" },
+    progress: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
 }
 
 /** Resizes a data set to the model's input when only the spatial size differs. */

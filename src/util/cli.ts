@@ -93,7 +93,15 @@ export function scriptFlags(script: string) {
     }
     return n as Result;
   };
-  return { fail, number };
+  /** Strict flag parsing (no positionals); a bad flag is one line pointing at --help. */
+  const parse = <const O extends FlagOptions>(options: O, argv = process.argv.slice(2)) => {
+    try {
+      return parseArgs({ options, args: argv, strict: true, allowPositionals: false }).values;
+    } catch (error) {
+      return fail(`${(error as Error).message.replaceAll("\n", " ")} (see --help)`);
+    }
+  };
+  return { fail, number, parse };
 }
 
 /** Prints one line and exits with code 2. */
