@@ -7,6 +7,8 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
+import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
+import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
 import { PlanError } from "../src/distill/plan.js";
 import { progressView } from "../src/distill/progress.js";
@@ -23,7 +25,7 @@ const fail: (message: string) => never = flags.fail;
 const { number } = flags;
 
 const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
-  [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--init real|mean]
+  [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--lambda-scope hierarchy|level] [--repulsion eq5|capped] [--init real|mean]
   [--seed N] [--workers N]
   [--limit N] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
   [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
@@ -61,6 +63,8 @@ function parseFlags() {
     lr: { type: "string" },
     momentum: { type: "string" },
     lambda: { type: "string" },
+    repulsion: { type: "string", default: "eq5" },
+    "lambda-scope": { type: "string", default: "hierarchy" },
     init: { type: "string", default: "real" },
     seed: { type: "string", default: "1" },
     workers: { type: "string", default: "2" },
@@ -121,6 +125,14 @@ async function main() {
   if (values.init !== "real" && values.init !== "mean") {
     fail(`--init must be real or mean, got "${values.init}"`);
   }
+  if (!(REPULSIONS as readonly string[]).includes(values.repulsion)) {
+    fail(`--repulsion must be one of ${REPULSIONS.join(", ")}, got "${values.repulsion}"`);
+  }
+  if (!(LAMBDA_SCOPES as readonly string[]).includes(values["lambda-scope"])) {
+    fail(
+      `--lambda-scope must be one of ${LAMBDA_SCOPES.join(", ")}, got "${values["lambda-scope"]}"`,
+    );
+  }
   const limit = number("limit", values.limit, true, 1) ?? preset.limit;
   const workers = number("workers", values.workers, true, 0) as number;
   const started = Date.now();
@@ -143,6 +155,8 @@ async function main() {
     lr: number("lr", values.lr, false, 0) ?? 1,
     momentum: number("momentum", values.momentum, false, 0) ?? 0.5,
     lambda: number("lambda", values.lambda, false, 0) ?? 19,
+    repulsion: values.repulsion as Repulsion,
+    lambdaScope: values["lambda-scope"] as LambdaScope,
     ...norm,
     ...(values.init === "mean" ? { init: "mean" as const } : {}),
   };

@@ -60,3 +60,62 @@ test("Eq. 5 equals the brute-force double sum on random embeddings", async () =>
   tf.dispose([fx, fy, loss]);
   disposeStats(stats);
 });
+
+// Three well-separated 2-D classes of two points each, means (0,0), (10,0), (0,10).
+const separated = {
+  x: [
+    [-1, 0],
+    [1, 0],
+    [9, 0],
+    [11, 0],
+    [0, 9],
+    [0, 11],
+  ],
+  labels: [0, 0, 1, 1, 2, 2],
+  means: [
+    [0, 0],
+    [10, 0],
+    [0, 10],
+  ],
+};
+
+async function lossAndGrad(y: number[][], repulsion: "eq5" | "capped") {
+  const fx = tf.tensor2d(separated.x);
+  const fy = tf.tensor2d(y);
+  const stats = classStats(fx, separated.labels, 3);
+  const loss = eq5Loss(fy, stats, 19, repulsion);
+  const g = tf.grad((t: tf.Tensor) => eq5Loss(t as tf.Tensor2D, stats, 19, repulsion))(fy);
+  const out = { loss: (await loss.data())[0], grad: Array.from(await g.data()) };
+  tf.dispose([fx, fy, loss, g]);
+  disposeStats(stats);
+  return out;
+}
+
+test("capped repulsion: beyond the real class mean only the pull remains", async () => {
+  // Each synthetic point pushed further from the other classes than its class mean is.
+  const y = [
+    [-5, -5],
+    [15, -5],
+    [-5, 15],
+  ];
+  const { grad } = await lossAndGrad(y, "capped");
+  // dL/dy_α = 2λ·m_α·(y_α − μ_α)/N with m_α = 2, N = 6.
+  const expected = y.flatMap((p, a) =>
+    p.map((v, k) => (2 * 19 * 2 * (v - separated.means[a][k])) / 6),
+  );
+  for (const [i, v] of grad.entries()) assert.ok(Math.abs(v - expected[i]) < 1e-3, `${grad}`);
+  const eq5 = await lossAndGrad(y, "eq5");
+  assert.ok(
+    eq5.grad.some((v, i) => Math.abs(v - expected[i]) > 1),
+    "eq5 still repels there",
+  );
+});
+
+test("capped repulsion equals Eq. 5 where every image is nearer the other classes than its mean", async () => {
+  const centroid = [10 / 3, 10 / 3];
+  const y = [centroid, centroid, centroid];
+  const capped = await lossAndGrad(y, "capped");
+  const eq5 = await lossAndGrad(y, "eq5");
+  assert.ok(Math.abs(capped.loss - eq5.loss) < 1e-3);
+  for (const [i, v] of capped.grad.entries()) assert.ok(Math.abs(v - eq5.grad[i]) < 1e-3);
+});

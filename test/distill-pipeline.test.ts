@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
+import { levelLambda, levelLr } from "../src/distill/level-lambda.js";
 import {
   type DistillConfig,
   DistillInterrupted,
@@ -75,4 +76,23 @@ test("a run stopped midway resumes from its checkpoint to the same references", 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("hierarchy-scoped λ runs every level at the per-level λ and step; level scope at λ", async () => {
+  const hierarchy = await runDistillation(
+    data,
+    { ...config, lambdaScope: "hierarchy" },
+    {
+      workers: 0,
+    },
+  );
+  const perLevel = levelLambda(19, 3, 3, "hierarchy");
+  assert.ok(perLevel > 19);
+  for (const s of hierarchy.stats) {
+    assert.equal(s.lambda, perLevel);
+    assert.equal(s.lr, levelLr(1, 19, perLevel, 3));
+  }
+  const literal = await runDistillation(data, config, { workers: 0 });
+  assert.ok(literal.stats.every((s) => s.lambda === 19 && s.lr === 1));
+  assert.notDeepEqual(hierarchy.levels[0].images, literal.levels[0].images);
 });

@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { distillConvNetSpec } from "../nn/convnet.js";
 import { forward, type ParamTensors } from "../nn/forward.js";
 import { initWeights, rng } from "../nn/weights.js";
-import { classStats, disposeStats, eq5Loss } from "./loss.js";
+import { classStats, disposeStats, eq5Loss, type Repulsion } from "./loss.js";
 import { subsetSeed } from "./plan.js";
 
 export interface DmConfig {
@@ -14,6 +14,8 @@ export interface DmConfig {
   lr: number;
   momentum: number;
   lambda: number;
+  /** How Eq. 5's repulsion is bounded (loss.ts); default "eq5" as the paper writes it. */
+  repulsion?: Repulsion;
   /** Per-channel normalisation inside the ConvNet. */
   mean: number[];
   std: number[];
@@ -31,6 +33,9 @@ export interface SubsetProblem {
   seed: number;
   /** Starting images [classes, H, W, C]; default initialImages(problem). */
   init?: Float32Array;
+  /** This subset's λ and lr when they differ from the config's (per-level λ: level-lambda.ts). */
+  lambda?: number;
+  lr?: number;
 }
 
 export interface SubsetResult {
@@ -97,6 +102,7 @@ export function distillSubset(problem: SubsetProblem, config: DmConfig): SubsetR
   // SGD in the normalised pixel space (x − mean)/std, as DM optimises, so lr keeps DM's units:
   // a raw-pixel step of lr·std²·g equals a normalised step of lr·g_normalised.
   const stepScale = tf.tensor1d(config.std.map((s) => s * s));
+  const lambda = problem.lambda ?? config.lambda;
   let firstLoss = Number.NaN;
   let lastLoss = Number.NaN;
   try {
@@ -106,12 +112,12 @@ export function distillSubset(problem: SubsetProblem, config: DmConfig): SubsetR
       const stats = classStats(fx, problem.labels, problem.classes);
       const { value, grad } = tf.tidy(() =>
         tf.valueAndGrad((y: tf.Tensor) =>
-          eq5Loss(forward(spec, params, y) as tf.Tensor2D, stats, config.lambda),
+          eq5Loss(forward(spec, params, y) as tf.Tensor2D, stats, lambda, config.repulsion),
         )(synthetic),
       );
       const [nextVelocity, nextSynthetic] = tf.tidy(() => {
         const v = tf.add(tf.mul(velocity, config.momentum), grad) as tf.Tensor4D;
-        const step = tf.mul(v, tf.mul(stepScale, config.lr));
+        const step = tf.mul(v, tf.mul(stepScale, problem.lr ?? config.lr));
         const y = tf.clipByValue(tf.sub(synthetic, step), 0, 1) as tf.Tensor4D;
         return [v, y];
       });
@@ -154,7 +160,8 @@ export function meanLoss(
       eq5Loss(
         forward(spec, params, tf.tensor4d(synthetic, [problem.classes, h, w, c])) as tf.Tensor2D,
         stats,
-        config.lambda,
+        problem.lambda ?? config.lambda,
+        config.repulsion,
       ),
     );
     total += loss.dataSync()[0];

@@ -47,25 +47,51 @@ export function classDistances(fy: tf.Tensor2D, stats: ClassStats): tf.Tensor2D 
 }
 
 /**
- * Eq. 5 as the paper writes it, L = Σ_α (λ·d_αα − Σ_{β≠α} d_αβ), divided by N = Σ_β m_β.
+ * How the repulsion term of Eq. 5 is bounded. `eq5`: as the paper writes it, bounded only by the
+ * pixel clamp. `capped`: each d_αβ (β ≠ α) enters as min(d_αβ, D_αβ), where D_αβ = Σ_{i∈β}
+ * |μ_α − f(X_β,i)|² is the distance of class α's real mean embedding μ_α to class β: the
+ * repulsion pushes a synthetic image away from another class only while it sits closer to that
+ * class than its own class's real mean does.
+ */
+export const REPULSIONS = ["eq5", "capped"] as const;
+export type Repulsion = (typeof REPULSIONS)[number];
+
+/**
+ * Eq. 5, L = Σ_α (λ·d_αα − Σ_{β≠α} d_αβ), divided by N = Σ_β m_β.
  *
  * The division by N is a constant positive factor: it changes neither the minimiser nor λ's
  * meaning, and it keeps the gradient on a synthetic embedding at 2(λ−(n−1))/n·(y − y*) for
  * balanced classes, the same scale as distribution matching's, so DM's lr = 1 applies.
  *
- * Well-posedness: in embedding space L is a quadratic in each y_α whose |y_α|² coefficient is
- * λ·m_α − Σ_{β≠α} m_β. That is positive for MNIST's λ = 19, n = 10 and near-equal m (the minimiser
- * is y* = μ_α + (Σ_{β≠α} m_β/(λm_α − Σ_{β≠α} m_β))·(μ_α − μ_others)), but it can be negative for
- * other λ, n or class sizes, where Eq. 5 is unbounded below. The optimiser (dm.ts) therefore
- * clamps the synthetic pixels to the data range [0, 1] after every step (projected SGD): the
- * images live in a compact set and the loss of a continuous f is bounded below for every λ.
+ * Well-posedness: in embedding space the `eq5` loss is a quadratic in each y_α whose |y_α|²
+ * coefficient is λ·m_α − Σ_{β≠α} m_β. That is positive for MNIST's λ = 19, n = 10 and near-equal
+ * m, but its minimiser is an extrapolation, y* = μ_α + c·(μ_α − μ_others) with
+ * c = Σ_{β≠α} m_β/(λm_α − Σ_{β≠α} m_β) ≈ 0.9; the hierarchy feeds each level's output to the
+ * next, so the extrapolation compounds (≈ 1.9× the class separation per level) until level 5 is
+ * a caricature. For other λ, n or class sizes the coefficient is negative and Eq. 5 is unbounded
+ * below. The pipeline's default splits λ's extrapolation over the levels (level-lambda.ts) so
+ * that it does not compound. The optimiser (dm.ts) clamps the raw pixels to [0, 1] after every step, so the images
+ * stay in a compact set; `capped` also bounds the repulsion below by −Σ D_αβ, for
+ * every λ, and its minimiser is the class mean itself whenever that is far enough from the other
+ * classes — no extrapolation to compound — while λ keeps its meaning as the weight of the pull
+ * towards one's own class against the push from the others.
  */
-export function eq5Loss(fy: tf.Tensor2D, stats: ClassStats, lambda: number): tf.Scalar {
+export function eq5Loss(
+  fy: tf.Tensor2D,
+  stats: ClassStats,
+  lambda: number,
+  repulsion: Repulsion = "eq5",
+): tf.Scalar {
   return tf.tidy(() => {
     const d = classDistances(fy, stats);
     const n = d.shape[0];
-    const diagonal = tf.sum(tf.mul(d, tf.eye(n)));
-    const all = tf.sum(d);
-    return tf.div(tf.sub(tf.mul(diagonal, lambda + 1), all), stats.total) as tf.Scalar;
+    const eye = tf.eye(n);
+    const diagonal = tf.sum(tf.mul(d, eye));
+    let others = tf.mul(d, tf.sub(1, eye));
+    if (repulsion === "capped") {
+      const means = tf.div(stats.sums, tf.reshape(stats.counts, [-1, 1])) as tf.Tensor2D;
+      others = tf.minimum(others, tf.mul(classDistances(means, stats), tf.sub(1, eye)));
+    }
+    return tf.div(tf.sub(tf.mul(diagonal, lambda), tf.sum(others)), stats.total) as tf.Scalar;
   });
 }

@@ -6,12 +6,15 @@ import type { BackendName } from "../nn/backend.js";
 import { decodeSafetensors, saveWeights, type Weights } from "../nn/weights.js";
 import type { ReferenceLevel } from "../references/reference-set.js";
 import type { DmConfig, SubsetProblem } from "./dm.js";
+import { type LambdaScope, levelLambda, levelLr } from "./level-lambda.js";
 import { type DistillPlan, planDistillation, subsetSeed } from "./plan.js";
 import { createRunner } from "./pool.js";
 
 export interface DistillConfig extends DmConfig {
   fanIns: number[];
   seed: number;
+  /** Whether λ holds for every level or for the hierarchy as a whole (level-lambda.ts). */
+  lambdaScope?: LambdaScope;
 }
 
 export interface DistillData {
@@ -54,7 +57,14 @@ export interface DistillOutput {
   plan: DistillPlan;
   levels: ReferenceLevel[];
   /** Per level: wall seconds in this process and the mean first/last Eq. 5 value of its subsets. */
-  stats: { level: number; seconds: number; firstLoss: number; lastLoss: number }[];
+  stats: {
+    level: number;
+    seconds: number;
+    firstLoss: number;
+    lastLoss: number;
+    lambda: number;
+    lr: number;
+  }[];
   /** Subsets restored from the checkpoint instead of computed. */
   restored: number;
 }
@@ -130,6 +140,7 @@ export async function runDistillation(
     lr: config.lr,
     momentum: config.momentum,
     lambda: config.lambda,
+    repulsion: config.repulsion,
     mean: config.mean,
     std: config.std,
     init: config.init,
@@ -183,6 +194,13 @@ export async function runDistillation(
         doneHere,
       });
 
+      const lambda = levelLambda(
+        config.lambda,
+        classes,
+        plan.levels.length,
+        config.lambdaScope ?? "level",
+      );
+      const lr = levelLr(config.lr, config.lambda, lambda, classes);
       const problemFor = (subset: number): SubsetProblem => {
         const members = level.members[subset];
         const labels = members.flatMap((inputs, cls) => inputs.map(() => cls));
@@ -196,6 +214,7 @@ export async function runDistillation(
           classes,
           shape: data.shape,
           seed: subsetSeed(config.seed, level.level, subset),
+          ...(lambda !== config.lambda ? { lambda, lr } : {}),
         };
       };
 
@@ -254,6 +273,8 @@ export async function runDistillation(
         seconds,
         firstLoss: firstLoss / computed,
         lastLoss: lastLoss / computed,
+        lambda,
+        lr,
       });
       options.onLevel?.(level.level, seconds);
       await checkpoint();
