@@ -15,7 +15,13 @@ import { progressView } from "../src/distill/progress.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
 import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
-import { type ReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
+import {
+  type ReferenceLevel,
+  type ReferenceSet,
+  readReferenceSet,
+  referenceLevel,
+  writeReferenceSet,
+} from "../src/references/reference-set.js";
 import { registerReferences } from "../src/references/register.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { scriptFlags } from "../src/util/cli.js";
@@ -27,7 +33,7 @@ const { number } = flags;
 const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
   [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--lambda-scope hierarchy|level] [--repulsion eq5|capped] [--init real|mean]
   [--seed N] [--workers N]
-  [--limit N] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
+  [--limit N] [--from REFERENCES --from-level L] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
   [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
 
 interface Preset {
@@ -69,6 +75,8 @@ function parseFlags() {
     seed: { type: "string", default: "1" },
     workers: { type: "string", default: "2" },
     limit: { type: "string" },
+    from: { type: "string" },
+    "from-level": { type: "string" },
     out: { type: "string", default: "runs/distill/references.safetensors" },
     resume: { type: "boolean", default: false },
     "checkpoint-seconds": { type: "string", default: "60" },
@@ -78,6 +86,20 @@ function parseFlags() {
     "stop-after": { type: "string" },
     help: { type: "boolean", default: false },
   });
+}
+
+/** One level of a reference set as the data that the next levels are distilled from. */
+function levelAsDataset(set: ReferenceSet, level: ReferenceLevel): Dataset {
+  return {
+    name: `${set.version}-L${level.level}`,
+    images: level.images,
+    labels: level.labels,
+    count: level.count,
+    height: set.height,
+    width: set.width,
+    channels: set.channels,
+    classes: set.classes,
+  };
 }
 
 function firstN(d: Dataset, n: number | undefined): Dataset {
@@ -119,9 +141,14 @@ async function main() {
   if (!(BACKENDS as readonly string[]).includes(values.backend)) {
     fail(`--backend must be one of ${BACKENDS.join(", ")}, got "${values.backend}"`);
   }
+  const fromLevel = number("from-level", values["from-level"], true, 1);
+  if ((values.from === undefined) !== (fromLevel === undefined)) {
+    fail("--from REFERENCES and --from-level L go together");
+  }
   const fanIns = values["fan-ins"]
     ? values["fan-ins"].split(",").map((f) => number("fan-ins", f.trim(), true, 1) as number)
-    : preset.fanIns;
+    : preset.fanIns.slice(fromLevel ?? 0);
+  if (fanIns.length === 0) fail(`--from-level ${fromLevel} leaves no level to distil`);
   if (values.init !== "real" && values.init !== "mean") {
     fail(`--init must be real or mean, got "${values.init}"`);
   }
@@ -138,8 +165,15 @@ async function main() {
   const started = Date.now();
 
   let data: Dataset;
+  let kept: ReferenceLevel[] = [];
   try {
-    data = firstN(await loadDataset(values.data, "train"), limit);
+    if (values.from && fromLevel) {
+      const source = await readReferenceSet(values.from);
+      kept = source.levels.filter((l) => l.level <= fromLevel);
+      data = levelAsDataset(source, referenceLevel(source, fromLevel));
+    } else {
+      data = firstN(await loadDataset(values.data, "train"), limit);
+    }
   } catch (error) {
     fail((error as Error).message);
   }
@@ -157,6 +191,7 @@ async function main() {
     lambda: number("lambda", values.lambda, false, 0) ?? 19,
     repulsion: values.repulsion as Repulsion,
     lambdaScope: values["lambda-scope"] as LambdaScope,
+    ...(fromLevel ? { hierarchyLevels: fromLevel + fanIns.length } : {}),
     ...norm,
     ...(values.init === "mean" ? { init: "mean" as const } : {}),
   };
@@ -204,12 +239,14 @@ async function main() {
   const set: ReferenceSet = {
     version: `${data.name}-s${config.seed}-${hash.digest("hex").slice(0, 12)}`,
     classes: data.classes,
-    levels: result.levels,
+    levels: [...kept, ...result.levels.map((l) => ({ ...l, level: l.level + (fromLevel ?? 0) }))],
     height: data.height,
     width: data.width,
     channels: data.channels,
     provenance: {
-      data: { name: data.name, split: "train", count: data.count, limit: limit ?? null },
+      data: values.from
+        ? { references: values.from, level: fromLevel, count: data.count }
+        : { name: data.name, split: "train", count: data.count, limit: limit ?? null },
       seeds: { seed: config.seed, subsets: "subsetSeed(seed, level, subset)", plan: config.seed },
       config: { preset: values.config, ...config },
       method: "Eq. 5 distribution matching per subset, projected SGD, fresh ConvNet per iteration",
@@ -236,7 +273,8 @@ async function main() {
       await levelSheet(level, classes, shape),
     );
   }
-  const original = { level: 0, images: data.images, labels: data.labels, count: data.count };
+  const real = values.from ? await loadDataset(values.data, "train") : data;
+  const original = { level: 0, images: real.images, labels: real.labels, count: real.count };
   await writeFileAtomic(
     join(dir, `${stem}.fig9.png`),
     await summarySheet(original, set.levels, classes, shape),

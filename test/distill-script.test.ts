@@ -55,6 +55,7 @@ async function uninterrupted() {
       lr: 1,
       momentum: 0.5,
       lambda: 19,
+      lambdaScope: "hierarchy",
       mean: [0.1307],
       std: [0.3081],
     },
@@ -125,6 +126,27 @@ test("a killed distillation resumes to the same references as an uninterrupted o
     const md = await readFile(join(dir, "killed", "refs.similarity.md"), "utf8");
     assert.match(md, /\| L3 \| 1 \| — \|/);
     assert.ok(await exists(join(dir, "killed", "refs.fig9.png")));
+
+    const upper = join(dir, "upper", "refs.safetensors");
+    const [code3, log3] = await distill([
+      ...FLAGS,
+      `--from=${killed}`,
+      "--from-level=1",
+      "--fan-ins=3,2",
+      `--out=${upper}`,
+    ]).done;
+    assert.equal(code3, 0, log3);
+    const c = await readReferenceSet(upper);
+    assert.deepEqual(
+      c.levels.map((l) => [l.level, l.count]),
+      [
+        [1, 60],
+        [2, 20],
+        [3, 10],
+      ],
+    );
+    assert.deepEqual(c.levels[0].images, b.levels[0].images);
+    assert.deepEqual(c.provenance.data, { references: killed, level: 1, count: 60 });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,8 @@ export interface DistillConfig extends DmConfig {
   seed: number;
   /** Whether λ holds for every level or for the hierarchy as a whole (level-lambda.ts). */
   lambdaScope?: LambdaScope;
+  /** Levels of the whole hierarchy when this run distils only its top (default fanIns.length). */
+  hierarchyLevels?: number;
 }
 
 export interface DistillData {
@@ -197,7 +199,7 @@ export async function runDistillation(
       const lambda = levelLambda(
         config.lambda,
         classes,
-        plan.levels.length,
+        config.hierarchyLevels ?? plan.levels.length,
         config.lambdaScope ?? "level",
       );
       const lr = levelLr(config.lr, config.lambda, lambda, classes);
