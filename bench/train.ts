@@ -1,7 +1,8 @@
 // Training throughput: one JSON line per (model, backend, workers, batch) case with images/s
 // and GFLOP/s (forward + both gradients counted analytically from the spec).
 // Usage: tsx bench/train.ts [--model conv64,mnist7,...] [--workers 1,2] [--batch 64]
-//        [--steps 4] [--stock] [--backend wasm]
+//        [--steps 4] [--stock] [--backend wasm] [--engine tfjs,ort]
+// With --engine ort, "workers" is onnxruntime's intra-op thread count (one session, no workers).
 import type { Dataset } from "../src/data/dataset.js";
 import { BACKENDS, initBackend } from "../src/nn/backend.js";
 import { setStockGradients } from "../src/nn/kernels/register.js";
@@ -13,6 +14,8 @@ import {
   type Shape,
 } from "../src/nn/spec.js";
 import { rng } from "../src/nn/weights.js";
+import { ortUnsupported } from "../src/train/ort/grad-graph.js";
+import type { EngineKind } from "../src/train/parallel.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, choiceFlag, intFlag, main, parseCli } from "../src/util/cli.js";
 
@@ -97,6 +100,7 @@ main(async () => {
     steps: { type: "string" },
     stock: { type: "boolean" },
     backend: { type: "string" },
+    engine: { type: "string" },
   });
   const names = (v.model ?? "conv64").split(",");
   for (const n of names) {
@@ -108,6 +112,10 @@ main(async () => {
     .map((w) => intFlag(w, "workers", 1, { min: 1, max: 16 }));
   const batch = intFlag(v.batch, "batch", 64, { min: 1 });
   const steps = intFlag(v.steps, "steps", 4, { min: 1 });
+  const engines = (v.engine ?? "tfjs").split(",").map((e) => {
+    if (e !== "tfjs" && e !== "ort") throw new CliError(`unknown --engine ${e}; known: tfjs, ort`);
+    return e as EngineKind;
+  });
   const backend =
     v.backend === undefined ? undefined : choiceFlag(v.backend, "backend", BACKENDS, "wasm");
   const choice = await initBackend(backend);
@@ -115,11 +123,16 @@ main(async () => {
     const spec = await MODELS[name]();
     const data = synthetic(spec, batch * steps);
     const flops = trainingFlopsPerImage(spec);
-    const cases: { workers: number; stock: boolean }[] = workerCounts.map((w) => ({
-      workers: w,
-      stock: false,
-    }));
-    if (v.stock) cases.push({ workers: 1, stock: true });
+    const cases: { engine: EngineKind; workers: number; stock: boolean }[] = [];
+    for (const engine of engines) {
+      const reason = engine === "ort" ? ortUnsupported(spec) : undefined;
+      if (reason) {
+        process.stderr.write(`bench/train: skipping ort for ${name}: unsupported ${reason}\n`);
+        continue;
+      }
+      for (const w of workerCounts) cases.push({ engine, workers: w, stock: false });
+    }
+    if (v.stock) cases.push({ engine: "tfjs", workers: 1, stock: true });
     for (const c of cases) {
       setStockGradients(c.stock);
       // Epoch 1 warms up (kernel set-up, worker start); epoch 2 is timed.
@@ -130,6 +143,7 @@ main(async () => {
         batchSize: batch,
         lr: 1e-3,
         workers: c.workers,
+        engine: c.engine,
         progress: "none",
         schedule: "constant",
       });
@@ -138,8 +152,10 @@ main(async () => {
       const line = {
         bench: "train",
         model: name,
-        backend: choice.name,
-        workers: c.workers,
+        engine: c.engine,
+        ...(c.engine === "ort"
+          ? { threads: c.workers }
+          : { backend: choice.name, workers: c.workers }),
         batch,
         ...(c.stock ? { gradients: "stock" } : {}),
         imagesPerSec: Number(imagesPerSec.toFixed(1)),

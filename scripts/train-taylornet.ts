@@ -1,12 +1,14 @@
 // Trains a TaylorNet (mnist28 / mnist7 / cifar10, optionally with every CG ablated to a conv)
 // with the engine's train(): progress, atomic checkpoint per epoch, resume, metrics JSON.
 import { join } from "node:path";
+import { affineJitter } from "../src/data/augment.js";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/resize.js";
 import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
+import { ENGINE_CHOICES, type EngineChoice, resolveEngine } from "../src/train/parallel.js";
 import { train } from "../src/train/trainer.js";
 import { scriptFlags } from "../src/util/cli.js";
 
@@ -16,8 +18,9 @@ const { number } = flags;
 
 const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--data mnist|mnist7|fashion|cifar10|idx:DIR]
   [--epochs 5] [--batch 128] [--lr 0.002] [--weight-decay 0] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
+  [--engine auto|tfjs|ort]
   [--out runs/taylornet-ARCH] [--resume] [--width 64] [--order 2] [--ablate-cg] [--no-batch-norm]
-  [--resize area|bilinear] [--progress bar|lines|none]`;
+  [--resize area|bilinear] [--augment none|affine] [--progress bar|lines|none]`;
 
 const DEFAULT_DATA: Record<string, string> = {
   mnist28: "mnist",
@@ -37,6 +40,7 @@ function parseFlags() {
     limit: { type: "string" },
     "test-limit": { type: "string" },
     workers: { type: "string", default: "1" },
+    engine: { type: "string", default: "auto" },
     out: { type: "string" },
     resume: { type: "boolean", default: false },
     width: { type: "string", default: "64" },
@@ -44,6 +48,7 @@ function parseFlags() {
     "ablate-cg": { type: "boolean", default: false },
     "no-batch-norm": { type: "boolean", default: false },
     resize: { type: "string", default: "area" },
+    augment: { type: "string", default: "none" },
     progress: { type: "string" },
     help: { type: "boolean", default: false },
   });
@@ -73,8 +78,14 @@ async function main() {
   if (!(RESIZE_METHODS as readonly string[]).includes(f.resize)) {
     fail(`unknown --resize "${f.resize}"; choose one of ${RESIZE_METHODS.join(", ")}`);
   }
+  if (!(ENGINE_CHOICES as readonly string[]).includes(f.engine)) {
+    fail(`--engine must be one of ${ENGINE_CHOICES.join(", ")}, got "${f.engine}"`);
+  }
   if (f.progress && !["bar", "lines", "none"].includes(f.progress))
     fail(`--progress must be bar, lines or none`);
+  if (!["none", "affine"].includes(f.augment)) {
+    fail(`--augment must be none or affine, got "${f.augment}"`);
+  }
   const resize = f.resize as ResizeMethod;
   const epochs = number("epochs", f.epochs, true, 1)!;
   const batchSize = number("batch", f.batch, true, 1)!;
@@ -99,6 +110,12 @@ async function main() {
     ablate: f["ablate-cg"],
     batchNorm: !f["no-batch-norm"],
   });
+  let engine: ReturnType<typeof resolveEngine> = "tfjs";
+  try {
+    engine = resolveEngine(f.engine as EngineChoice, { spec });
+  } catch (error) {
+    fail((error as Error).message);
+  }
   const out = f.out ?? join("runs", `taylornet-${f.arch}${f["ablate-cg"] ? "-ablated" : ""}`);
 
   await initBackend();
@@ -116,7 +133,7 @@ async function main() {
   testData = fitToInput(testLimit ? take(testData, testLimit) : testData, spec.input, resize);
   const params = countParams(spec);
   process.stderr.write(
-    `train-taylornet: ${spec.name}, ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} (resize: ${resizeUsed}) → ${out}\n`,
+    `train-taylornet: ${spec.name}, ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} (resize: ${resizeUsed}); engine ${engine}${engine === "ort" ? ` (${workers} intra-op thread(s))` : ` (${workers} worker(s))`} → ${out}\n`,
   );
   const result = await train({
     spec,
@@ -126,8 +143,10 @@ async function main() {
     batchSize,
     lr,
     weightDecay,
+    augment: f.augment === "affine" ? affineJitter() : undefined,
     seed,
     workers,
+    engine,
     outDir: out,
     resume: f.resume,
     progress: f.progress as "bar" | "lines" | "none" | undefined,
@@ -135,6 +154,8 @@ async function main() {
       arch: f.arch,
       data: trainData.name,
       resize: resizeUsed,
+      engine,
+      augment: f.augment,
       width,
       order,
       ablateCg: f["ablate-cg"],

@@ -25,7 +25,7 @@ import {
   type ScheduleKind,
   scheduledLr,
 } from "./optimizer.js";
-import { createGradientEngine } from "./parallel.js";
+import { createGradientEngine, type EngineChoice, resolveEngine } from "./parallel.js";
 import { createProgress } from "./progress.js";
 import { epochOrder, initHeadWeights, mix } from "./seeding.js";
 import type { Batch, StepModel } from "./step.js";
@@ -53,6 +53,8 @@ export interface TrainConfig {
   schedule?: ScheduleKind;
   seed?: number;
   workers?: number;
+  /** Gradient engine (default tfjs); with ort, `workers` is onnxruntime's intra-op threads. */
+  engine?: EngineChoice;
   /** Where checkpoint.safetensors and metrics.json go; none → nothing written. */
   outDir?: string;
   /** Continue from outDir's checkpoint when there is one. */
@@ -184,6 +186,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     ...(config.head?.params ?? []).map((p) => `head.${p.name}`),
   ];
   const model: StepModel = { spec, classes: data.classes.length, head: config.head, trainable };
+  const engineKind = resolveEngine(config.engine ?? "tfjs", model);
   const all = (): Weights => {
     const out: Weights = { ...weights };
     for (const [name, w] of Object.entries(headWeights)) out[`head.${name}`] = w;
@@ -202,7 +205,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     ? Math.min(config.epochs, startEpoch + config.stopAfterEpochs)
     : config.epochs;
   const progress = createProgress(config.progress);
-  const engine = await createGradientEngine(model, all(), workers);
+  const engine = await createGradientEngine(model, all(), workers, engineKind);
   let lr = config.lr;
   try {
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {

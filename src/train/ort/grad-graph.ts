@@ -1,0 +1,264 @@
+// One ONNX inference graph per (spec, trainable set) that computes a whole training step's
+// numbers: inputs are the weights (spec layouts), NHWC images and one-hot labels; outputs are
+// the mean softmax cross-entropy, the logits, every trainable gradient and the batch-norm
+// batch statistics, so onnxruntime-node (which has no training API) can train.
+import { type LayerSpec, layerOutputShape, type ModelSpec, modelParams } from "../../nn/spec.js";
+import { IR_VERSION, OPSET } from "../../onnx/export.js";
+import { GraphBuilder } from "../../onnx/graph-builder.js";
+import { encodeModel } from "../../onnx/proto.js";
+import type { TrainHead } from "../losses.js";
+import { cg } from "./cg-grads.js";
+import {
+  type GradContext,
+  type LayerResult,
+  reduceSum,
+  sumAll,
+  type Value,
+} from "./grad-context.js";
+import {
+  avgPool,
+  batchNorm,
+  type ConvWeightGrad,
+  conv2d,
+  dense,
+  flatten,
+  globalAvgPool,
+  type LayerOptions,
+  normalize,
+  relu,
+} from "./layer-grads.js";
+
+export const SUPPORTED_LAYERS = [
+  "normalize",
+  "conv2d",
+  "cg",
+  "batchNorm",
+  "flatten",
+  "dense",
+  "relu",
+  "residual",
+  "avgPool",
+  "globalAvgPool",
+];
+
+export interface GradGraphOptions {
+  convWeightGrad?: ConvWeightGrad;
+}
+
+export interface GradGraph {
+  bytes: Uint8Array;
+  images: string;
+  labels: string;
+  /** Graph input per parameter name (every parameter the training forward reads). */
+  weights: Record<string, { input: string; shape: number[] }>;
+  loss: string;
+  logits: string;
+  /** Graph output per trainable parameter name. */
+  grads: Record<string, string>;
+  stats: Record<string, { mean: string; variance: string }>;
+}
+
+/** Why the ORT engine cannot train this model, or undefined when it can. */
+export function ortUnsupported(spec: ModelSpec, head?: TrainHead): string | undefined {
+  if (head) return "a custom training head (only softmax cross-entropy is built)";
+  if (spec.output !== "logits") return `output "${spec.output}" (needs logits)`;
+  return unsupportedIn(spec.layers, "");
+}
+
+function unsupportedIn(layers: LayerSpec[], prefix: string): string | undefined {
+  for (const [i, layer] of layers.entries()) {
+    const path = prefix ? `${prefix}.${i}` : `${i}`;
+    if (!SUPPORTED_LAYERS.includes(layer.kind)) return `layer ${path} (${layer.kind})`;
+    if (layer.kind === "residual") {
+      const inner =
+        unsupportedIn(layer.body, `${path}.body`) ??
+        unsupportedIn(layer.shortcut, `${path}.shortcut`);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+interface Emitter {
+  ctx: GradContext;
+  options: LayerOptions;
+  /** Whether a layer path holds a parameter whose gradient is wanted. */
+  trains(path: string): boolean;
+}
+
+function emitLayer(
+  e: Emitter,
+  layer: LayerSpec,
+  x: Value,
+  path: string,
+  needDx: boolean,
+): LayerResult {
+  const { ctx } = e;
+  const out = layerOutputShape(layer, x.shape, path);
+  switch (layer.kind) {
+    case "normalize":
+      return normalize(ctx, layer, x, path, needDx);
+    case "conv2d":
+      return conv2d(ctx, layer, x, out, path, needDx, e.options);
+    case "cg":
+      return cg(ctx, layer, x, out, path, needDx);
+    case "batchNorm":
+      return batchNorm(ctx, layer, x, path, needDx);
+    case "flatten":
+      return flatten(ctx, x, needDx);
+    case "dense":
+      return dense(ctx, layer, x, path, needDx);
+    case "relu":
+      return relu(ctx, x, path, needDx);
+    case "avgPool":
+      return avgPool(ctx, layer, x, out, path, needDx);
+    case "globalAvgPool":
+      return globalAvgPool(ctx, x, path, needDx);
+    case "residual": {
+      const body = emitSequence(e, layer.body, x, `${path}.body`, needDx);
+      const shortcut = emitSequence(e, layer.shortcut, x, `${path}.shortcut`, needDx);
+      const y = ctx.g.op("Add", [body.out.name, shortcut.out.name], {}, `${path}.out`);
+      return {
+        out: { name: y, shape: out },
+        backward: (dy) => {
+          const parts = [body.backward(dy), shortcut.backward(dy)];
+          const defined = parts.filter((p): p is string => p !== undefined);
+          return needDx ? sumAll(ctx, defined, "d_residual") : undefined;
+        },
+      };
+    }
+    default:
+      throw new Error(
+        `ORT training does not support layer ${path} (${layer.kind}); supported: ${SUPPORTED_LAYERS.join(", ")}; use --engine tfjs`,
+      );
+  }
+}
+
+/**
+ * A layer list and its backward: a layer needs its input gradient when the list's input does
+ * (needDx) or when an earlier layer of the list trains.
+ */
+function emitSequence(
+  e: Emitter,
+  layers: LayerSpec[],
+  input: Value,
+  prefix: string,
+  needDx: boolean,
+): LayerResult {
+  const tape: LayerResult[] = [];
+  let x = input;
+  let need = needDx;
+  layers.forEach((layer, i) => {
+    const path = prefix ? `${prefix}.${i}` : `${i}`;
+    const step = emitLayer(e, layer, x, path, need);
+    tape.push(step);
+    x = step.out;
+    if (e.trains(path)) need = true;
+  });
+  return {
+    out: x,
+    backward: (dy) => {
+      let d: string | undefined = dy;
+      for (let i = tape.length - 1; i >= 0 && d !== undefined; i--) d = tape[i].backward(d);
+      return needDx ? d : undefined;
+    },
+  };
+}
+
+export function buildGradGraph(
+  spec: ModelSpec,
+  classes: number,
+  trainable: string[],
+  options: GradGraphOptions = {},
+): GradGraph {
+  const g = new GraphBuilder();
+  const params = new Map(modelParams(spec).map((p) => [p.name, p]));
+  for (const name of trainable) {
+    if (!params.get(name)?.trainable) throw new Error(`ORT training: no trainable ${name}`);
+  }
+  const wanted = new Set(trainable);
+  const result: GradGraph = {
+    bytes: new Uint8Array(),
+    images: "",
+    labels: "",
+    weights: {},
+    loss: "",
+    logits: "",
+    grads: {},
+    stats: {},
+  };
+  const ctx: GradContext = {
+    g,
+    weight(name) {
+      const existing = result.weights[name];
+      if (existing) return existing.input;
+      const info = params.get(name);
+      if (!info) throw new Error(`ORT training: the spec has no parameter ${name}`);
+      const input = g.input(`w:${name}`, info.shape);
+      result.weights[name] = { input, shape: info.shape };
+      return input;
+    },
+    grad(name, value) {
+      if (!wanted.has(name)) return;
+      const shape = params.get(name)?.shape ?? [];
+      const out = `g:${name}`;
+      g.output(value, out, shape);
+      result.grads[name] = g.outputs[g.outputs.length - 1].name ?? out;
+    },
+    batchStats(path, mean, variance) {
+      const c = g.outputs.length;
+      g.output(mean, `bn:${path}.mean`, ["C"]);
+      g.output(variance, `bn:${path}.variance`, ["C"]);
+      result.stats[path] = {
+        mean: g.outputs[c].name ?? "",
+        variance: g.outputs[c + 1].name ?? "",
+      };
+    },
+  };
+  const layerOptions: LayerOptions = { convWeightGrad: options.convWeightGrad ?? "im2col" };
+  const [h, w, c] = spec.input;
+  result.images = g.input("images", ["N", h, w, c]);
+  result.labels = g.input("labels", ["N", classes]);
+  const input: Value = {
+    name: g.op("Transpose", [result.images], { perm: [0, 3, 1, 2] }, "images_nchw"),
+    shape: spec.input,
+  };
+  const emitter: Emitter = {
+    ctx,
+    options: layerOptions,
+    trains: (path) => trainable.some((n) => n.startsWith(`${path}.`)),
+  };
+  const network = emitSequence(emitter, spec.layers, input, "", false);
+  const x = network.out;
+  if (x.shape.length !== 1 || x.shape[0] !== classes) {
+    throw new Error(
+      `ORT training: ${spec.name} outputs [${x.shape}], expected [${classes}] logits`,
+    );
+  }
+  const logits = x.name;
+  const logProbs = g.op("LogSoftmax", [logits], { axis: 1 }, "log_probs");
+  const picked = reduceSum(ctx, g.op("Mul", [result.labels, logProbs]), [1]);
+  const loss = g.op("Neg", [g.op("ReduceMean", [picked], { axes: [0], keepdims: 0 })], {}, "loss");
+  g.output(loss, "loss", []);
+  result.loss = g.outputs[g.outputs.length - 1].name ?? "loss";
+  g.output(logits, "logits", ["N", classes]);
+  result.logits = g.outputs[g.outputs.length - 1].name ?? "logits";
+  const n = g.op("Cast", [g.op("Shape", [logits], { start: 0, end: 1 })], { to: 1 }, "n");
+  const dLogits = g.op(
+    "Div",
+    [g.op("Sub", [g.op("Softmax", [logits], { axis: 1 }), result.labels]), n],
+    {},
+    "d_logits",
+  );
+  network.backward(dLogits);
+  const missing = trainable.filter((name) => !result.grads[name]);
+  if (missing.length > 0) throw new Error(`ORT training: no gradient for ${missing.join(", ")}`);
+  result.bytes = encodeModel({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: "", version: OPSET }],
+    producerName: "cgnn-train",
+    producerVersion: "1",
+    graph: g.graph(`${spec.name}-train-step`),
+  });
+  return result;
+}

@@ -1,0 +1,362 @@
+// Forward and backward ONNX emitters for the non-CG layers (normalize, conv2d, batch norm in
+// training mode, flatten, dense, relu, average pools): each returns its output and a closure that turns dL/dy into
+// dL/dx while recording the parameter gradients.
+import {
+  type AvgPoolLayer,
+  type BatchNormLayer,
+  type Conv2dLayer,
+  type DenseLayer,
+  type NormalizeLayer,
+  padAmounts,
+  type Shape,
+} from "../../nn/spec.js";
+import {
+  type GradContext,
+  type LayerResult,
+  reduceSum,
+  reshape,
+  transpose,
+  type Value,
+} from "./grad-context.js";
+
+/**
+ * How a convolution's kernel gradient is built: im2col (the k·k NHWC views concatenated, one
+ * Gemm over all pixels), views (one Gemm per view, no concatenation) or conv (one Conv of the
+ * batch-transposed input with the batch-transposed output gradient).
+ */
+export type ConvWeightGrad = "im2col" | "views" | "conv";
+
+export interface LayerOptions {
+  convWeightGrad: ConvWeightGrad;
+}
+
+/**
+ * The k·k strided, dilated window views of an NHWC value, each [N, oh, ow, C], row-major
+ * (pads: [top, left, bottom, right]).
+ */
+export function windowViews(
+  ctx: GradContext,
+  x: string,
+  k: number,
+  s: number,
+  d: number,
+  pads: [number, number, number, number],
+  [oh, ow]: [number, number],
+): string[] {
+  const { g } = ctx;
+  let padded = x;
+  if (pads.some((p) => p > 0)) {
+    const [t, l, b, r] = pads;
+    padded = g.op("Pad", [x, g.int64("pads", [0, t, l, 0, 0, b, r, 0])], {}, "pad");
+  }
+  const views: string[] = [];
+  for (let ky = 0; ky < k; ky++) {
+    for (let kx = 0; kx < k; kx++) {
+      const y0 = ky * d;
+      const x0 = kx * d;
+      views.push(
+        g.op(
+          "Slice",
+          [
+            padded,
+            g.int64("starts", [y0, x0]),
+            g.int64("ends", [y0 + (oh - 1) * s + 1, x0 + (ow - 1) * s + 1]),
+            g.int64("axes", [1, 2]),
+            g.int64("steps", [s, s]),
+          ],
+          {},
+          "view",
+        ),
+      );
+    }
+  }
+  return views;
+}
+
+export const toNhwc = (ctx: GradContext, x: string) => transpose(ctx, x, [0, 2, 3, 1], "nhwc");
+export const toNchw = (ctx: GradContext, x: string) => transpose(ctx, x, [0, 3, 1, 2], "nchw");
+
+function perChannel(ctx: GradContext, base: string, shape: Shape, data: number[]): string {
+  const dims = shape.length === 3 ? [data.length, 1, 1] : [data.length];
+  return ctx.g.float(base, dims, Float32Array.from(data));
+}
+
+export function normalize(
+  ctx: GradContext,
+  layer: NormalizeLayer,
+  x: Value,
+  path: string,
+  needDx: boolean,
+): LayerResult {
+  const { g } = ctx;
+  const std = perChannel(ctx, `${path}.std`, x.shape, layer.std);
+  const centred = g.op("Sub", [x.name, perChannel(ctx, `${path}.mean`, x.shape, layer.mean)]);
+  const out = { name: g.op("Div", [centred, std], {}, `${path}.out`), shape: x.shape };
+  return {
+    out,
+    backward: (dy) => (needDx ? g.op("Div", [dy, std], {}, "d_normalize") : undefined),
+  };
+}
+
+export function conv2d(
+  ctx: GradContext,
+  layer: Conv2dLayer,
+  x: Value,
+  outShape: Shape,
+  path: string,
+  needDx: boolean,
+  options: LayerOptions,
+): LayerResult {
+  const { g } = ctx;
+  const [h, w, cin] = x.shape;
+  const [oh, ow, f] = outShape;
+  const k = layer.kernel;
+  const s = layer.stride ?? 1;
+  const d = layer.dilation ?? 1;
+  const padding = layer.padding ?? "valid";
+  const [top, bottom] = padAmounts(padding, h, k, s, d);
+  const [left, right] = padAmounts(padding, w, k, s, d);
+  const pads: [number, number, number, number] = [top, left, bottom, right];
+  const hasBias = layer.bias ?? true;
+  const kernel = ctx.weight(`${path}.kernel`);
+  const oihw = transpose(ctx, kernel, [3, 2, 0, 1], `${path}.oihw`);
+  const inputs = [x.name, oihw];
+  if (hasBias) inputs.push(ctx.weight(`${path}.bias`));
+  const attrs = { kernel_shape: [k, k], strides: [s, s], dilations: [d, d], pads };
+  const y = g.op("Conv", inputs, attrs, `${path}.out`);
+
+  const weightGrad = (dy: string): string => {
+    if (options.convWeightGrad === "conv") {
+      const xt = transpose(ctx, x.name, [1, 0, 2, 3], "conv_xt");
+      const dyt = transpose(ctx, dy, [1, 0, 2, 3], "conv_dyt");
+      const full = g.op(
+        "Conv",
+        [xt, dyt],
+        { kernel_shape: [oh, ow], strides: [d, d], dilations: [s, s], pads },
+        "conv_dw_full",
+      );
+      const cropped = g.op("Slice", [
+        full,
+        g.int64("starts", [0, 0]),
+        g.int64("ends", [k, k]),
+        g.int64("axes", [2, 3]),
+      ]);
+      return transpose(ctx, cropped, [2, 3, 0, 1], `${path}.dkernel`);
+    }
+    const views = windowViews(ctx, toNhwc(ctx, x.name), k, s, d, pads, [oh, ow]).map((v) =>
+      reshape(ctx, v, [-1, cin], "col"),
+    );
+    const dyRows = reshape(ctx, toNhwc(ctx, dy), [-1, f], "dy_rows");
+    if (options.convWeightGrad === "views") {
+      const parts = views.map((v) => g.op("Gemm", [v, dyRows], { transA: 1 }, "conv_dw_part"));
+      const stacked = parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 0 });
+      return reshape(ctx, stacked, [k, k, cin, f], `${path}.dkernel`);
+    }
+    const cols = views.length === 1 ? views[0] : g.op("Concat", views, { axis: 1 }, "cols");
+    const dw = g.op("Gemm", [cols, dyRows], { transA: 1 }, "conv_dw");
+    return reshape(ctx, dw, [k, k, cin, f], `${path}.dkernel`);
+  };
+
+  const inputGrad = (dy: string): string => {
+    const reach = (k - 1) * d;
+    if (s === 1 && pads.every((p) => p <= reach)) {
+      const flipped = g.op(
+        "Slice",
+        [
+          transpose(ctx, kernel, [2, 3, 0, 1], "conv_io"),
+          g.int64("starts", [k - 1, k - 1]),
+          g.int64("ends", [-k - 1, -k - 1]),
+          g.int64("axes", [2, 3]),
+          g.int64("steps", [-1, -1]),
+        ],
+        {},
+        "conv_rot",
+      );
+      return g.op(
+        "Conv",
+        [dy, flipped],
+        {
+          kernel_shape: [k, k],
+          dilations: [d, d],
+          pads: [reach - top, reach - left, reach - bottom, reach - right],
+        },
+        "conv_dx",
+      );
+    }
+    const extra = (size: number, out: number, a: number, b: number) =>
+      size - ((out - 1) * s + reach + 1 - a - b);
+    return g.op(
+      "ConvTranspose",
+      [dy, oihw],
+      {
+        kernel_shape: [k, k],
+        strides: [s, s],
+        dilations: [d, d],
+        pads,
+        output_padding: [extra(h, oh, top, bottom), extra(w, ow, left, right)],
+      },
+      "conv_dx",
+    );
+  };
+
+  return {
+    out: { name: y, shape: outShape },
+    backward: (dy) => {
+      if (hasBias) ctx.grad(`${path}.bias`, reduceSum(ctx, dy, [0, 2, 3]));
+      ctx.grad(`${path}.kernel`, weightGrad(dy));
+      return needDx ? inputGrad(dy) : undefined;
+    },
+  };
+}
+
+/**
+ * Training-mode batch norm with the batch's mean and (biased) variance, as tf.moments gives;
+ * dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)) carries the gradient through both statistics.
+ */
+export function batchNorm(
+  ctx: GradContext,
+  layer: BatchNormLayer,
+  x: Value,
+  path: string,
+  needDx: boolean,
+): LayerResult {
+  const { g } = ctx;
+  const spatial = x.shape.length === 3;
+  const axes = spatial ? [0, 2, 3] : [0];
+  const c = x.shape.at(-1) ?? 1;
+  const bshape = spatial ? [c, 1, 1] : [c];
+  const gamma = reshape(ctx, ctx.weight(`${path}.gamma`), bshape, "bn_gamma");
+  const beta = reshape(ctx, ctx.weight(`${path}.beta`), bshape, "bn_beta");
+  const eps = g.float("bn_eps", [], Float32Array.of(layer.epsilon ?? 1e-5));
+  const mean = g.op("ReduceMean", [x.name], { axes, keepdims: 1 }, "bn_mean");
+  const centred = g.op("Sub", [x.name, mean], {}, "bn_centred");
+  const variance = g.op(
+    "ReduceMean",
+    [g.op("Mul", [centred, centred])],
+    { axes, keepdims: 1 },
+    "bn_var",
+  );
+  const invstd = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, eps])])], {}, "invstd");
+  const xhat = g.op("Mul", [centred, invstd], {}, "bn_xhat");
+  const y = g.op("Add", [g.op("Mul", [xhat, gamma]), beta], {}, `${path}.out`);
+  ctx.batchStats(path, reshape(ctx, mean, [c]), reshape(ctx, variance, [c]));
+  return {
+    out: { name: y, shape: x.shape },
+    backward: (dy) => {
+      const dyXhat = g.op("Mul", [dy, xhat], {}, "bn_dyxhat");
+      ctx.grad(`${path}.beta`, reduceSum(ctx, dy, axes));
+      ctx.grad(`${path}.gamma`, reduceSum(ctx, dyXhat, axes));
+      if (!needDx) return undefined;
+      const meanDy = g.op("ReduceMean", [dy], { axes, keepdims: 1 }, "bn_mdy");
+      const meanDyXhat = g.op("ReduceMean", [dyXhat], { axes, keepdims: 1 }, "bn_mdyx");
+      const inner = g.op("Sub", [g.op("Sub", [dy, meanDy]), g.op("Mul", [xhat, meanDyXhat])]);
+      return g.op("Mul", [inner, g.op("Mul", [gamma, invstd])], {}, "bn_dx");
+    },
+  };
+}
+
+/** NCHW → [N, H·W·C] in NHWC order, as tfjs flattens. */
+export function flatten(ctx: GradContext, x: Value, needDx: boolean): LayerResult {
+  const { g } = ctx;
+  const size = x.shape.reduce((a, b) => a * b, 1);
+  if (x.shape.length !== 3) {
+    return { out: { name: x.name, shape: [size] }, backward: (dy) => (needDx ? dy : undefined) };
+  }
+  const [h, w, c] = x.shape;
+  const nhwc = transpose(ctx, x.name, [0, 2, 3, 1], "flat_nhwc");
+  const out = { name: g.op("Flatten", [nhwc], { axis: 1 }, "flat"), shape: [size] };
+  return {
+    out,
+    backward: (dy) =>
+      needDx ? transpose(ctx, reshape(ctx, dy, [0, h, w, c]), [0, 3, 1, 2], "d_flat") : undefined,
+  };
+}
+
+export function dense(
+  ctx: GradContext,
+  layer: DenseLayer,
+  x: Value,
+  path: string,
+  needDx: boolean,
+): LayerResult {
+  const { g } = ctx;
+  if (x.shape.length !== 1) throw new Error(`ORT training: dense ${path} needs a flat input`);
+  const kernel = ctx.weight(`${path}.kernel`);
+  const hasBias = layer.bias ?? true;
+  const inputs = [x.name, kernel];
+  if (hasBias) inputs.push(ctx.weight(`${path}.bias`));
+  const y = g.op("Gemm", inputs, {}, `${path}.out`);
+  return {
+    out: { name: y, shape: [layer.units] },
+    backward: (dy) => {
+      if (hasBias) ctx.grad(`${path}.bias`, reduceSum(ctx, dy, [0]));
+      ctx.grad(`${path}.kernel`, g.op("Gemm", [x.name, dy], { transA: 1 }, `${path}.dkernel`));
+      return needDx ? g.op("Gemm", [dy, kernel], { transB: 1 }, "dense_dx") : undefined;
+    },
+  };
+}
+
+export function relu(ctx: GradContext, x: Value, path: string, needDx: boolean): LayerResult {
+  const { g } = ctx;
+  const y = g.op("Relu", [x.name], {}, `${path}.out`);
+  return {
+    out: { name: y, shape: x.shape },
+    backward: (dy) => {
+      if (!needDx) return undefined;
+      const zero = g.float("zero", [], Float32Array.of(0));
+      return g.op("Where", [g.op("Greater", [y, zero]), dy, zero], {}, "d_relu");
+    },
+  };
+}
+
+/** Valid average pooling; backward spreads dy/size² with a depthwise ConvTranspose. */
+export function avgPool(
+  ctx: GradContext,
+  layer: AvgPoolLayer,
+  x: Value,
+  outShape: Shape,
+  path: string,
+  needDx: boolean,
+): LayerResult {
+  const { g } = ctx;
+  const [h, w, c] = x.shape;
+  const [oh, ow] = outShape;
+  const k = layer.size;
+  const s = layer.stride ?? k;
+  const attrs = { kernel_shape: [k, k], strides: [s, s] };
+  const y = g.op("AveragePool", [x.name], attrs, `${path}.out`);
+  return {
+    out: { name: y, shape: outShape },
+    backward: (dy) => {
+      if (!needDx) return undefined;
+      const spread = g.float("pool_w", [c, 1, k, k], new Float32Array(c * k * k).fill(1 / (k * k)));
+      const extra = [h - ((oh - 1) * s + k), w - ((ow - 1) * s + k)];
+      return g.op(
+        "ConvTranspose",
+        [dy, spread],
+        { ...attrs, group: c, output_padding: extra },
+        "d_pool",
+      );
+    },
+  };
+}
+
+export function globalAvgPool(
+  ctx: GradContext,
+  x: Value,
+  path: string,
+  needDx: boolean,
+): LayerResult {
+  const { g } = ctx;
+  const [h, w, c] = x.shape;
+  const y = g.op("ReduceMean", [x.name], { axes: [2, 3], keepdims: 0 }, `${path}.out`);
+  return {
+    out: { name: y, shape: [c] },
+    backward: (dy) => {
+      if (!needDx) return undefined;
+      const scaled = g.op("Div", [dy, g.float("hw", [], Float32Array.of(h * w))]);
+      const column = reshape(ctx, scaled, [0, c, 1, 1], "d_gap");
+      return g.op("Expand", [column, g.int64("shape", [1, c, h, w])], {}, "d_gap_full");
+    },
+  };
+}
