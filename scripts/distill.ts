@@ -200,6 +200,7 @@ async function main() {
   const out = values.out;
   const checkpoint = `${out}.checkpoint`;
   const view = progressView();
+  const skipped = fromLevel ?? 0;
   process.stderr.write(
     `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers\n`,
   );
@@ -221,8 +222,9 @@ async function main() {
         resume: values.resume,
         checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
         stopAfter: number("stop-after", values["stop-after"], true, 1),
-        onProgress: (p) => view.update(p),
-        onLevel: (level, seconds) => view.level(level, seconds),
+        onProgress: (p) =>
+          view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
+        onLevel: (level, seconds) => view.level(level + skipped, seconds),
       },
     );
   } catch (error) {
@@ -232,6 +234,7 @@ async function main() {
   }
   view.stop();
   const wallSeconds = (Date.now() - started) / 1000;
+  const levelStats = result.stats.map((s) => ({ ...s, level: s.level + skipped }));
 
   const hash = createHash("sha256");
   for (const l of result.levels) hash.update(new Uint8Array(l.images.buffer));
@@ -256,7 +259,7 @@ async function main() {
       backend,
       workers,
       wallSeconds,
-      levelSeconds: result.stats.map((s) => ({ level: s.level, seconds: s.seconds })),
+      levelSeconds: levelStats.map((s) => ({ level: s.level, seconds: s.seconds })),
       resumedSubsets: result.restored,
       createdAt: new Date().toISOString(),
     },
@@ -286,7 +289,7 @@ async function main() {
     version: set.version,
     command,
     wallSeconds,
-    levels: result.stats,
+    levels: levelStats,
     similarity: rows,
   });
   await rm(checkpoint, { force: true });
@@ -295,7 +298,7 @@ async function main() {
     await registerReferences(values.manifest, out, set, { embedder: values.embedder, command });
   }
   process.stdout.write(
-    `${JSON.stringify({ out, version: set.version, wallSeconds: Number(wallSeconds.toFixed(1)), levels: result.stats })}\n`,
+    `${JSON.stringify({ out, version: set.version, wallSeconds: Number(wallSeconds.toFixed(1)), levels: levelStats })}\n`,
   );
   process.stdout.write(`${similarityMarkdown(rows)}\n`);
 }
