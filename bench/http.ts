@@ -1,14 +1,26 @@
 // HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
 // (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load.
 // Usage: tsx bench/http.ts [--models-dir models | --tiny] [--duration 5] [--connections 1,16,64]
-//        [--engine pool|microbatch] [--workers 2] [--threads 1]
+//        [--engine pool|microbatch] [--workers 2] [--threads 1] [--image mnist28|paper112|jpeg112]
+//        [--endpoints /classify,/taylornet/predict]
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import autocannon, { type Result } from "autocannon";
 import { CliError, choiceFlag, intFlag, main, parseCli } from "../src/util/cli.js";
-import { buildModelsDir, digitPng, digitsByClass } from "../test/service-fixture.js";
+import { buildModelsDir, digitJpeg, digitPng, digitsByClass } from "../test/service-fixture.js";
+
+const IMAGES = ["mnist28", "paper112", "jpeg112"] as const;
+const ENDPOINTS = ["/classify", "/taylornet/predict"] as const;
+
+/** The upload: an MNIST test digit as a 28×28 PNG, or ×4 as dark ink on light paper (PNG or JPEG). */
+async function uploadBody(image: (typeof IMAGES)[number]): Promise<Buffer> {
+  const digit = (await digitsByClass(1))[7];
+  if (image === "mnist28") return digitPng(digit);
+  const paper = { scale: 4, invert: true };
+  return image === "paper112" ? digitPng(digit, paper) : digitJpeg(digit, paper);
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,11 +58,15 @@ function load(
   return autocannon({
     url: `${url}${path}`,
     method: path === "/healthz" ? "GET" : "POST",
-    headers: path === "/healthz" ? {} : { "content-type": "image/png" },
+    headers: path === "/healthz" ? {} : { "content-type": contentType(body) },
     body: path === "/healthz" ? undefined : body,
     connections,
     duration,
   });
+}
+
+function contentType(body: Buffer): string {
+  return body[0] === 0xff && body[1] === 0xd8 ? "image/jpeg" : "image/png";
 }
 
 /** One GET at a time for `duration` seconds (a liveness probe's view): latency percentiles in ms. */
@@ -116,6 +132,8 @@ main(async () => {
     engine: { type: "string" },
     workers: { type: "string" },
     threads: { type: "string" },
+    image: { type: "string" },
+    endpoints: { type: "string" },
   });
   const duration = intFlag(flags.duration, "duration", 5, { min: 1, max: 600 });
   const levels = (flags.connections ?? "1,16,64")
@@ -124,6 +142,10 @@ main(async () => {
   const engine = choiceFlag(flags.engine, "engine", ["pool", "microbatch"] as const, "pool");
   const workers = intFlag(flags.workers, "workers", 2, { min: 1, max: 64 });
   const threads = intFlag(flags.threads, "threads", 1, { min: 1, max: 64 });
+  const image = choiceFlag(flags.image, "image", IMAGES, "mnist28");
+  const endpoints = (flags.endpoints ?? ENDPOINTS.join(","))
+    .split(",")
+    .map((e) => choiceFlag(e, "endpoints", ENDPOINTS, "/classify"));
   let modelsDir = flags["models-dir"] ?? "models";
   const fixture = flags.tiny ? await buildModelsDir() : undefined;
   if (fixture) modelsDir = fixture.dir;
@@ -157,9 +179,16 @@ main(async () => {
   );
   try {
     await waitReady(url, child);
-    const body = await digitPng((await digitsByClass(1))[7]);
-    const setup = { engine, workers, threads, models: flags.tiny ? "tiny" : modelsDir };
-    for (const endpoint of ["/classify", "/taylornet/predict"]) {
+    const body = await uploadBody(image);
+    const setup = {
+      engine,
+      workers,
+      threads,
+      models: flags.tiny ? "tiny" : modelsDir,
+      image,
+      imageBytes: body.length,
+    };
+    for (const endpoint of endpoints) {
       await load(url, endpoint, body, 8, 1);
       for (const connections of levels) {
         line(

@@ -31,33 +31,66 @@ export interface MnistInput {
 /** Pixels of the outer ring, about 1/28 of the shorter side thick (at least 1 pixel). */
 function borderValues(gray: Float32Array, w: number, h: number): Float32Array {
   const t = Math.min(Math.max(1, Math.floor(Math.min(w, h) / MNIST_SIDE)), Math.ceil(h / 2));
-  const out: number[] = [];
+  const side = Math.min(t, w);
+  let count = 0;
+  for (let y = 0; y < h; y++) count += y < t || y >= h - t ? w : 2 * side;
+  const out = new Float32Array(count);
+  let at = 0;
   for (let y = 0; y < h; y++) {
     const row = y * w;
     if (y < t || y >= h - t) {
-      for (let x = 0; x < w; x++) out.push(gray[row + x]);
+      out.set(gray.subarray(row, row + w), at);
+      at += w;
     } else {
-      for (let x = 0; x < Math.min(t, w); x++) out.push(gray[row + x], gray[row + w - 1 - x]);
+      for (let x = 0; x < side; x++) {
+        out[at++] = gray[row + x];
+        out[at++] = gray[row + w - 1 - x];
+      }
     }
   }
-  return Float32Array.from(out);
+  return out;
 }
 
 function mean(values: Float32Array): number {
   let s = 0;
-  for (const v of values) s += v;
+  for (let i = 0; i < values.length; i++) s += values[i];
   return values.length ? s / values.length : 0;
 }
 
+/** The element of rank `k` (what sorting then indexing would give), in linear time; reorders `a`. */
+function select(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k];
+}
+
 function median(values: Float32Array): number {
-  const sorted = Float32Array.from(values).sort();
-  return sorted.length ? sorted[sorted.length >> 1] : 0;
+  return values.length ? select(Float32Array.from(values), values.length >> 1) : 0;
 }
 
 /** The border's median plus three robust standard deviations: ink must rise above it. */
 function noiseFloor(border: Float32Array): number {
   const m = median(border);
-  return m + 3 * 1.4826 * median(border.map((v) => Math.abs(v - m)));
+  const deviations = new Float32Array(border.length);
+  for (let i = 0; i < border.length; i++) deviations[i] = Math.abs(border[i] - m);
+  return m + 3 * 1.4826 * (border.length ? select(deviations, border.length >> 1) : 0);
 }
 
 function resizeTo(
@@ -72,43 +105,100 @@ function resizeTo(
     : resizeImages(img, 1, h, w, 1, outH, outW);
 }
 
-/** Noise floor to 0, brightest ink to 1; null when the picture has no contrast. */
-function stretch(ink: Float32Array, floor: number): Float32Array | null {
-  let peak = 0;
-  for (const v of ink) if (v > peak) peak = v;
-  const range = peak - floor;
-  if (range < MIN_CONTRAST) return null;
-  const out = new Float32Array(ink.length);
-  for (let i = 0; i < ink.length; i++) {
-    const v = (ink[i] - floor) / range;
-    out[i] = Math.min(Math.max(v, 0), 1);
-  }
-  return out;
+interface Box {
+  x0: number;
+  y0: number;
+  w: number;
+  h: number;
 }
 
-function inkBox(img: Float32Array, w: number, h: number, threshold: number) {
+/**
+ * Ink (inverted if asked) stretched so the noise floor is 0 and the brightest ink 1, and the box
+ * of stretched ink at or above `threshold`; null when the picture has no contrast or no ink.
+ */
+function stretchedInk(
+  gray: Float32Array,
+  inverted: boolean,
+  w: number,
+  h: number,
+  floor: number,
+  threshold: number,
+): { stretched: Float32Array; box: Box } | null {
+  const ink = Float32Array.from(gray);
+  if (inverted) for (let i = 0; i < ink.length; i++) ink[i] = 1 - ink[i];
+  let peak = 0;
+  for (let i = 0; i < ink.length; i++) if (ink[i] > peak) peak = ink[i];
+  const range = peak - floor;
+  if (range < MIN_CONTRAST) return null;
   let x0 = w;
   let y0 = h;
   let x1 = -1;
   let y1 = -1;
   for (let y = 0; y < h; y++) {
+    const row = y * w;
+    let first = -1;
+    let last = -1;
     for (let x = 0; x < w; x++) {
-      if (img[y * w + x] >= threshold) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
+      const v = (ink[row + x] - floor) / range;
+      ink[row + x] = Math.min(Math.max(v, 0), 1);
+      if (ink[row + x] >= threshold) {
+        if (first < 0) first = x;
+        last = x;
+      }
+    }
+    if (first >= 0) {
+      if (first < x0) x0 = first;
+      if (last > x1) x1 = last;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  return x1 < 0 ? null : { stretched: ink, box: { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 } };
+}
+
+/** Box-filter weights along one axis, flattened: output o reads `count[o]` inputs from `first[o]`. */
+function areaAxis(inSize: number, outSize: number) {
+  const scale = inSize / outSize;
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights: number[] = [];
+  for (let o = 0; o < outSize; o++) {
+    const start = o * scale;
+    const end = start + scale;
+    first[o] = -1;
+    for (let i = Math.floor(start); i < Math.min(Math.ceil(end), inSize); i++) {
+      const overlap = Math.min(end, i + 1) - Math.max(start, i);
+      if (overlap > 1e-12) {
+        if (first[o] < 0) first[o] = i;
+        count[o]++;
+        weights.push(overlap / scale);
       }
     }
   }
-  return x1 < 0 ? null : { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+  return { first, count, weight: Float64Array.from(weights) };
 }
 
-function crop(img: Float32Array, w: number, box: { x0: number; y0: number; w: number; h: number }) {
-  const out = new Float32Array(box.w * box.h);
-  for (let y = 0; y < box.h; y++) {
-    const src = (box.y0 + y) * w + box.x0;
-    out.set(img.subarray(src, src + box.w), y * box.w);
+/** Area resize (as resizeImages' "area") of the `box` region of a w-wide image to outW×outH. */
+function resizeBox(img: Float32Array, w: number, box: Box, outW: number, outH: number) {
+  const rows = areaAxis(box.h, outH);
+  const cols = areaAxis(box.w, outW);
+  const tmp = new Float64Array(outH * box.w);
+  for (let oy = 0, k = 0; oy < outH; oy++) {
+    for (let j = 0; j < rows.count[oy]; j++, k++) {
+      const src = (box.y0 + rows.first[oy] + j) * w + box.x0;
+      const weight = rows.weight[k];
+      for (let x = 0; x < box.w; x++) tmp[oy * box.w + x] += weight * img[src + x];
+    }
+  }
+  const out = new Float32Array(outW * outH);
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0, k = 0; ox < outW; ox++) {
+      let acc = 0;
+      for (let j = 0; j < cols.count[ox]; j++, k++) {
+        acc += cols.weight[k] * tmp[oy * box.w + cols.first[ox] + j];
+      }
+      out[oy * outW + ox] = acc;
+    }
   }
   return out;
 }
@@ -140,15 +230,21 @@ function centreByMass(img: Float32Array, w: number, h: number): Float32Array {
   return out;
 }
 
-function frameDigit(ink: Float32Array, w: number, h: number, floor: number, threshold: number) {
-  const stretched = stretch(ink, floor);
-  const box = stretched && inkBox(stretched, w, h, threshold);
-  if (!stretched || !box) return null;
+function frameDigit(
+  gray: Float32Array,
+  inverted: boolean,
+  w: number,
+  h: number,
+  floor: number,
+  threshold: number,
+) {
+  const ink = stretchedInk(gray, inverted, w, h, floor, threshold);
+  if (!ink) return null;
+  const { stretched, box } = ink;
   const scale = BOX / Math.max(box.w, box.h);
   const bw = Math.max(1, Math.round(box.w * scale));
   const bh = Math.max(1, Math.round(box.h * scale));
-  const scaled = resizeTo(crop(stretched, w, box), box.w, box.h, bw, bh);
-  return centreByMass(scaled, bw, bh);
+  return centreByMass(resizeBox(stretched, w, box, bw, bh), bw, bh);
 }
 
 /** Converts a w×h grayscale picture (row-major, [0, 1]) into a 28×28 MNIST-style input. */
@@ -164,20 +260,19 @@ export function toMnistInput(
   const invertOption = options.invert ?? "auto";
   const border = borderValues(gray, width, height);
   const inverted = invertOption === "auto" ? mean(border) > 0.5 : invertOption;
-  const ink = new Float32Array(gray.length);
-  for (let i = 0; i < gray.length; i++) ink[i] = inverted ? 1 - gray[i] : gray[i];
-  const inkBorder = inverted ? border.map((v) => 1 - v) : border;
+  if (inverted) for (let i = 0; i < border.length; i++) border[i] = 1 - border[i];
+  const threshold = options.inkThreshold ?? DEFAULT_INK_THRESHOLD;
   const framed =
     (options.frame ?? true)
-      ? frameDigit(
-          ink,
-          width,
-          height,
-          noiseFloor(inkBorder),
-          options.inkThreshold ?? DEFAULT_INK_THRESHOLD,
-        )
+      ? frameDigit(gray, inverted, width, height, noiseFloor(border), threshold)
       : null;
-  const pixels = framed ?? resizeTo(ink, width, height, MNIST_SIDE, MNIST_SIDE);
+  const pixels = framed ?? resizeTo(inkOf(gray, inverted), width, height, MNIST_SIDE, MNIST_SIDE);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.min(Math.max(pixels[i], 0), 1);
   return { pixels, inverted, framed: framed !== null };
+}
+
+function inkOf(gray: Float32Array, inverted: boolean): Float32Array {
+  const ink = Float32Array.from(gray);
+  if (inverted) for (let i = 0; i < ink.length; i++) ink[i] = 1 - ink[i];
+  return ink;
 }

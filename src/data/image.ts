@@ -1,7 +1,11 @@
 // Decoding of uploaded images (the only module that imports sharp): auto-orient, pixel
-// limits, strict decoding, and typed errors that the service maps to HTTP statuses.
-import sharp, { type Metadata, type OutputInfo } from "sharp";
+// limits, strict decoding, and typed errors that the service maps to HTTP statuses. Small plain
+// PNGs skip sharp (png-decode.ts); everything else takes one sharp call.
+import sharp, { type Metadata } from "sharp";
 import { type FramingOptions, type MnistInput, toMnistInput } from "./digit-framing.js";
+import { readImageHeader } from "./image-header.js";
+import { decodePlainPng } from "./png-decode.js";
+import { resizeImages } from "./resize.js";
 
 export const SUPPORTED_IMAGE_FORMATS = ["png", "jpeg", "webp", "gif", "tiff"] as const;
 export const SUPPORTED_IMAGE_MIME_TYPES = [
@@ -105,16 +109,6 @@ function toGray(data: Uint8Array, channels: number, count: number): Float32Array
   return gray;
 }
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** Width and height from a PNG's IHDR, read before libvips sees the bytes; null if not a PNG. */
-function pngDimensions(bytes: Uint8Array): { width: number; height: number } | null {
-  if (bytes.length < 24 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
-  if (String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, 24);
-  return { width: view.getUint32(16), height: view.getUint32(20) };
-}
-
 function checkPixels(width: number, height: number, maxPixels: number): void {
   if (width * height > maxPixels) {
     throw new ImageError(
@@ -124,21 +118,25 @@ function checkPixels(width: number, height: number, maxPixels: number): void {
   }
 }
 
-/** Decodes PNG, JPEG, WebP, GIF (first frame) or TIFF (first page) bytes to grayscale. */
-export async function decodeImage(
-  bytes: Uint8Array,
-  options: DecodeOptions = {},
-): Promise<DecodedImage> {
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const minSide = options.minSide ?? DEFAULT_MIN_SIDE;
-  const maxSide = options.maxSide ?? DEFAULT_MAX_SIDE;
-  if (bytes.length === 0) throw new ImageError("undecodable", "empty image");
-  const claimed = pngDimensions(bytes);
-  if (claimed) checkPixels(claimed.width, claimed.height, maxPixels);
-  const input = { limitInputPixels: maxPixels, failOn: "error" as const };
+function checkSides(width: number, height: number, minSide: number): void {
+  if (width < minSide || height < minSide) {
+    throw new ImageError(
+      "too_small",
+      `image is ${width}×${height} pixels; at least ${minSide}×${minSide} is needed`,
+    );
+  }
+}
+
+/** PNGs up to this many pixels are decoded in JS (decodePlainPng) when they need no downscaling. */
+const JS_PNG_MAX_PIXELS = 256 * 256;
+
+/** Format and stored size: from the header for PNG, JPEG and GIF, else from sharp's metadata. */
+async function probe(bytes: Uint8Array, maxPixels: number) {
+  const header = readImageHeader(bytes);
+  if (header) return header;
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, input).metadata();
+    meta = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" }).metadata();
   } catch (e) {
     throw sharpError(e);
   }
@@ -149,31 +147,48 @@ export async function decodeImage(
       `${meta.format} images are not supported; send ${SUPPORTED_IMAGE_FORMATS.join(", ")}`,
     );
   }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
-  checkPixels(width, height, maxPixels);
-  if (width < minSide || height < minSide) {
-    throw new ImageError(
-      "too_small",
-      `image is ${width}×${height} pixels; at least ${minSide}×${minSide} is needed`,
-    );
-  }
-  let raw: { data: Buffer; info: OutputInfo };
+  return { format, width: meta.width ?? 0, height: meta.height ?? 0 };
+}
+
+/** One sharp pipeline: auto-orient, downscale to fit maxSide, 8-bit sRGB (plus alpha) raw pixels. */
+async function decodeWithSharp(bytes: Uint8Array, maxPixels: number, maxSide: number) {
   try {
-    raw = await sharp(bytes, input)
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: "error" })
       .rotate()
       .resize({ width: maxSide, height: maxSide, fit: "inside", withoutEnlargement: true })
       .toColourspace("srgb")
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (e) {
     throw sharpError(e);
   }
-  const { width: w, height: h, channels } = raw.info;
+}
+
+/**
+ * Decodes PNG, JPEG, WebP, GIF (first frame) or TIFF (first page) bytes to grayscale. Sizes are
+ * checked from the header before decoding; small plain PNGs are decoded in JS, the rest by one
+ * sharp call (WebP and TIFF need a metadata call first to learn their format and size).
+ */
+export async function decodeImage(
+  bytes: Uint8Array,
+  options: DecodeOptions = {},
+): Promise<DecodedImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const minSide = options.minSide ?? DEFAULT_MIN_SIDE;
+  const maxSide = options.maxSide ?? DEFAULT_MAX_SIDE;
+  if (bytes.length === 0) throw new ImageError("undecodable", "empty image");
+  const { format, width, height } = await probe(bytes, maxPixels);
+  checkPixels(width, height, maxPixels);
+  checkSides(width, height, minSide);
+  const small = format === "png" && width <= maxSide && height <= maxSide;
+  const raw =
+    (small && decodePlainPng(bytes, Math.min(maxPixels, JS_PNG_MAX_PIXELS))) ||
+    (await decodeWithSharp(bytes, maxPixels, maxSide));
   return {
-    pixels: toGray(raw.data, channels, w * h),
-    width: w,
-    height: h,
+    pixels: toGray(raw.data, raw.channels, raw.width * raw.height),
+    width: raw.width,
+    height: raw.height,
     originalWidth: width,
     originalHeight: height,
     format,
@@ -193,4 +208,28 @@ export async function imageToMnistInput(
     height: image.originalHeight,
     format: image.format,
   };
+}
+
+/** Everything that decides how an upload becomes model input. */
+export type ImageInputOptions = DecodeOptions & FramingOptions;
+
+/** Pixels for a grayscale model: NHWC of `shape` ([H, W, 1]) in [0, 1], and what was done. */
+export interface ModelInput {
+  pixels: Float32Array;
+  inverted: boolean;
+  framed: boolean;
+}
+
+/** imageToMnistInput, resized to the model's input size when it is not 28×28. */
+export async function imageToModelInput(
+  bytes: Uint8Array,
+  shape: readonly [number, number, number],
+  options: ImageInputOptions = {},
+): Promise<ModelInput> {
+  const [h, w, c] = shape;
+  if (c !== 1) throw new Error(`image input for a ${c}-channel model is not supported`);
+  const input = await imageToMnistInput(bytes, options);
+  const pixels =
+    h === 28 && w === 28 ? input.pixels : resizeImages(input.pixels, 1, 28, 28, 1, h, w, "area");
+  return { pixels, inverted: input.inverted, framed: input.framed };
 }

@@ -24,6 +24,7 @@ function routeOf(req: Request): string {
 export function createApp({ config, state, metrics, log }: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  app.set("etag", false);
   app.set("query parser", "simple");
 
   app.use((req, res, next) => {

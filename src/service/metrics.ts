@@ -32,7 +32,7 @@ export class Metrics {
 
   readonly inferenceDuration = new Histogram({
     name: "cgnn_inference_duration_seconds",
-    help: "Model inference duration per call (one or more images) by model.",
+    help: "Model inference duration per call (one or more images, queueing included; for uploads the pool workers decode and frame them first), by model.",
     labelNames: ["model"] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],

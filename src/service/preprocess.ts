@@ -1,31 +1,17 @@
-// Uploaded image bytes → the model's input pixels (decode, MNIST framing, resize to the model's size).
-import { imageToMnistInput } from "../data/image.js";
-import { resizeImages } from "../data/resize.js";
+// Image preprocessing on the main thread, for engines without workers (the micro-batcher):
+// decode, MNIST framing and resize to the model's size, then one NHWC batch.
+import { type ImageInputOptions, imageToModelInput, type ModelInput } from "../data/image.js";
 
-export interface PreprocessOptions {
-  maxPixels: number;
-  invert: "auto" | boolean;
-  frame: boolean;
-}
+export type { ModelInput } from "../data/image.js";
 
-export interface ModelInput {
-  pixels: Float32Array;
-  inverted: boolean;
-  framed: boolean;
-}
-
-/** Decodes one image and returns NHWC pixels of `shape` ([H, W, 1]) in [0, 1]. */
-export async function toModelInput(
-  bytes: Uint8Array,
+/** Decodes every image on this thread; the pixels of all of them as one batch. */
+export async function preprocessImages(
+  images: readonly Uint8Array[],
   shape: readonly [number, number, number],
-  options: PreprocessOptions,
-): Promise<ModelInput> {
-  const [h, w, c] = shape;
-  if (c !== 1) throw new Error(`image input for a ${c}-channel model is not supported`);
-  const input = await imageToMnistInput(bytes, options);
-  const pixels =
-    h === 28 && w === 28 ? input.pixels : resizeImages(input.pixels, 1, 28, 28, 1, h, w, "area");
-  return { pixels, inverted: input.inverted, framed: input.framed };
+  options: ImageInputOptions,
+): Promise<{ batch: Float32Array; inputs: ModelInput[] }> {
+  const inputs = await Promise.all(images.map((bytes) => imageToModelInput(bytes, shape, options)));
+  return { batch: stackInputs(inputs), inputs };
 }
 
 /** Concatenates the inputs' pixels into one NHWC batch. */

@@ -1,5 +1,6 @@
 // One complete, verified generation of what the service serves: models, sessions and reference index.
 import type { Config } from "../config.js";
+import type { ImageInputOptions } from "../data/image.js";
 import { ReferenceIndex } from "../index/reference-index.js";
 import {
   type Manifest,
@@ -10,8 +11,10 @@ import {
   verifyFile,
 } from "../models/manifest.js";
 import { createInferenceEngine, type InferenceEngine } from "../onnx/inference.js";
+import { acceptsImages, type ImageRunResult } from "../onnx/pool.js";
 import { readReferenceSet } from "../references/reference-set.js";
 import type { Metrics } from "./metrics.js";
+import { preprocessImages } from "./preprocess.js";
 
 export interface LoadedModel {
   name: string;
@@ -21,6 +24,8 @@ export interface LoadedModel {
   output: string;
   /** engine.run, timed into cgnn_inference_duration_seconds (queueing included). */
   run(input: Float32Array, n: number): Promise<Float32Array>;
+  /** Encoded images → outputs: decoded and framed in the engine's workers when it has them. */
+  runImages(images: readonly Uint8Array[], options: ImageInputOptions): Promise<ImageRunResult>;
 }
 
 export interface ServingSet {
@@ -85,7 +90,19 @@ async function loadModel(
       end();
     }
   };
-  return { name, entry, engine, output: entry.output.name, run };
+  const runImages = async (images: readonly Uint8Array[], options: ImageInputOptions) => {
+    if (!acceptsImages(engine)) {
+      const { batch, inputs } = await preprocessImages(images, engine.inputShape, options);
+      return { output: await run(batch, inputs.length), inputs };
+    }
+    const end = metrics.inferenceDuration.startTimer({ model: name });
+    try {
+      return await engine.runImages(images, options);
+    } finally {
+      end();
+    }
+  };
+  return { name, entry, engine, output: entry.output.name, run, runImages };
 }
 
 /** Picks the classifier /taylornet/predict uses: one named "taylornet" if present, else the first. */

@@ -4,7 +4,7 @@ import type { Config } from "../../config.js";
 import type { Neighbour } from "../../index/reference-index.js";
 import { unprocessable } from "../errors.js";
 import type { Metrics } from "../metrics.js";
-import { type ModelInput, stackInputs, toModelInput } from "../preprocess.js";
+import type { ModelInput } from "../preprocess.js";
 import type { ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { imageBody, uploadedImages } from "./image-input.js";
@@ -26,15 +26,11 @@ export function classifyRouter(config: Config, state: ServingState, metrics: Met
         );
       }
       const upload = uploadedImages(req);
-      const inputs = await Promise.all(
-        upload.images.map((bytes) =>
-          toModelInput(bytes, set.embedder.engine.inputShape, {
-            maxPixels: config.maxImagePixels,
-            ...query,
-          }),
-        ),
-      );
-      const embeddings = await set.embedder.run(stackInputs(inputs), inputs.length);
+      const { output: embeddings, inputs } = await set.embedder.runImages(upload.images, {
+        maxPixels: config.maxImagePixels,
+        invert: query.invert,
+        frame: query.frame,
+      });
       const results = inputs.map((input, i) => {
         const embedding = embeddings.subarray(i * set.references.dim, (i + 1) * set.references.dim);
         const topK = search(set, metrics, query.level, embedding, query.k);
@@ -62,7 +58,12 @@ function search(
   }
 }
 
-function answer(set: ServingSet, level: number, input: ModelInput, topK: Neighbour[]) {
+function answer(
+  set: ServingSet,
+  level: number,
+  input: Omit<ModelInput, "pixels">,
+  topK: Neighbour[],
+) {
   return {
     label: topK[0].label,
     similarity: topK[0].similarity,

@@ -12,11 +12,9 @@ export interface ClassifyQuery {
   frame: boolean;
 }
 
-export function parseQuery<T extends z.ZodRawShape>(
-  req: Request,
-  shape: T,
-): z.infer<z.ZodObject<T>> {
-  const result = z.strictObject(shape).safeParse(req.query ?? {});
+/** Validates `req.query` with a schema built once (building one per request costs more than parsing). */
+export function parseQuery<T extends z.ZodType>(req: Request, schema: T): z.infer<T> {
+  const result = schema.safeParse(req.query ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : issue.path.join(".");
@@ -35,10 +33,15 @@ export const preprocessingQuery = {
   frame: bool.default(true),
 };
 
+export const preprocessingSchema = z.strictObject(preprocessingQuery);
+
+const classifySchema = z.strictObject({
+  k: z.coerce.number().int().min(1).max(100).optional(),
+  level: z.coerce.number().int().min(1).max(5).optional(),
+  ...preprocessingQuery,
+});
+
 export function classifyQuery(req: Request, defaults: { k: number; level: number }): ClassifyQuery {
-  return parseQuery(req, {
-    k: z.coerce.number().int().min(1).max(100).default(defaults.k),
-    level: z.coerce.number().int().min(1).max(5).default(defaults.level),
-    ...preprocessingQuery,
-  });
+  const { k, level, ...rest } = parseQuery(req, classifySchema);
+  return { k: k ?? defaults.k, level: level ?? defaults.level, ...rest };
 }

@@ -4,12 +4,11 @@ import { z } from "zod";
 import type { Config } from "../../config.js";
 import { notFound, unprocessable } from "../errors.js";
 import type { Metrics } from "../metrics.js";
-import { stackInputs, toModelInput } from "../preprocess.js";
 import type { LoadedModel } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { imageBody, isJsonRequest, uploadedImages } from "./image-input.js";
 import { withServingSet } from "./lease.js";
-import { parseQuery, preprocessingQuery } from "./query.js";
+import { parseQuery, preprocessingSchema } from "./query.js";
 
 export function taylornetRouter(config: Config, state: ServingState, metrics: Metrics): Router {
   const router = Router();
@@ -20,11 +19,10 @@ export function taylornetRouter(config: Config, state: ServingState, metrics: Me
       const classifier = set.classifier;
       if (!classifier) throw notFound("no classifier model is loaded");
       const size = classifier.engine.inputShape.reduce((a, b) => a * b, 1);
-      const query = parseQuery(req, preprocessingQuery);
-      const { pixels, n, many } = isJsonRequest(req)
-        ? { pixels: jsonPixels(req.body, size), n: 1, many: false }
-        : await imagePixels(req, classifier, { maxPixels: config.maxImagePixels, ...query });
-      const logits = await classifier.run(pixels, n);
+      const query = parseQuery(req, preprocessingSchema);
+      const { logits, n, many } = isJsonRequest(req)
+        ? { logits: await classifier.run(jsonPixels(req.body, size), 1), n: 1, many: false }
+        : await imageLogits(req, classifier, { maxPixels: config.maxImagePixels, ...query });
       const results = Array.from({ length: n }, (_, i) => {
         const out = logits.subarray(
           i * classifier.engine.outputDim,
@@ -38,9 +36,19 @@ export function taylornetRouter(config: Config, state: ServingState, metrics: Me
   return router;
 }
 
+const pixelSchemas = new Map<number, z.ZodType<{ pixels: number[] }>>();
+
+function pixelSchema(size: number): z.ZodType<{ pixels: number[] }> {
+  let schema = pixelSchemas.get(size);
+  if (!schema) {
+    schema = z.strictObject({ pixels: z.array(z.number().min(0).max(1)).length(size) });
+    pixelSchemas.set(size, schema);
+  }
+  return schema;
+}
+
 function jsonPixels(body: unknown, size: number): Float32Array {
-  const schema = z.strictObject({ pixels: z.array(z.number().min(0).max(1)).length(size) });
-  const result = schema.safeParse(body);
+  const result = pixelSchema(size).safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue.path.length ? issue.path.join(".") : "body";
@@ -52,16 +60,14 @@ function jsonPixels(body: unknown, size: number): Float32Array {
   return Float32Array.from(result.data.pixels);
 }
 
-async function imagePixels(
+async function imageLogits(
   req: Request,
   classifier: LoadedModel,
   options: { maxPixels: number; invert: "auto" | boolean; frame: boolean },
 ) {
   const upload = uploadedImages(req);
-  const inputs = await Promise.all(
-    upload.images.map((b) => toModelInput(b, classifier.engine.inputShape, options)),
-  );
-  return { pixels: stackInputs(inputs), n: inputs.length, many: upload.many };
+  const { output } = await classifier.runImages(upload.images, options);
+  return { logits: output, n: upload.images.length, many: upload.many };
 }
 
 function predict(classifier: LoadedModel, output: Float32Array, metrics: Metrics) {
