@@ -87,6 +87,7 @@ async function main() {
     fail(`--augment must be none or affine, got "${f.augment}"`);
   }
   const resize = f.resize as ResizeMethod;
+  const augment = f.augment === "affine";
   const epochs = number("epochs", f.epochs, true, 1)!;
   const batchSize = number("batch", f.batch, true, 1)!;
   const lr = number("lr", f.lr, false, 0)!;
@@ -122,14 +123,18 @@ async function main() {
   let trainData: Dataset;
   let testData: Dataset;
   try {
-    trainData = await loadDataset(dataName, "train", { resize });
+    // Jitter acts at the source resolution (28×28 for mnist7), each batch is then resized.
+    trainData = await loadDataset(augment && dataName === "mnist7" ? "mnist" : dataName, "train", {
+      resize,
+    });
     testData = await loadDataset(dataName, "test", { resize });
   } catch (error) {
     fail((error as Error).message.split("\n")[0]);
   }
   const resized = trainData.height !== spec.input[0] || trainData.width !== spec.input[1];
   const resizeUsed = resized || dataName.startsWith("mnist7") ? resize : "none";
-  trainData = fitToInput(limit ? take(trainData, limit) : trainData, spec.input, resize);
+  if (limit) trainData = take(trainData, limit);
+  if (!augment) trainData = fitToInput(trainData, spec.input, resize);
   testData = fitToInput(testLimit ? take(testData, testLimit) : testData, spec.input, resize);
   const params = countParams(spec);
   process.stderr.write(
@@ -143,7 +148,8 @@ async function main() {
     batchSize,
     lr,
     weightDecay,
-    augment: f.augment === "affine" ? affineJitter() : undefined,
+    augment: augment ? affineJitter() : undefined,
+    resizeBatches: augment ? resize : undefined,
     seed,
     workers,
     engine,

@@ -221,3 +221,36 @@ test("SGD with momentum and Adam take the textbook first steps", () => {
   adam.apply([{ name: "v", data: v, rank: 1 }], { v: new Float32Array([3]) }, 0.01);
   assert.ok(Math.abs(v[0] - 0.99) < 1e-6);
 });
+
+test("training data at twice the input size, resized per batch, trains like resized data", async () => {
+  const big = stripes(32, 8);
+  const doubled = new Float32Array(32 * 256);
+  for (let n = 0; n < 32; n++) {
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) {
+        doubled[n * 256 + y * 16 + x] = big.images[n * 64 + (y >> 1) * 8 + (x >> 1)];
+      }
+    }
+  }
+  const common = { spec: convSpec, epochs: 1, batchSize: 8, lr: 0.02, seed: 3 } as const;
+  const direct = await train({ ...common, train: big, progress: "none" });
+  const resized = await train({
+    ...common,
+    train: { ...big, images: doubled, height: 16, width: 16 },
+    resizeBatches: "area",
+    progress: "none",
+  });
+  for (const [name, w] of Object.entries(direct.weights)) {
+    const other = resized.weights[name].data;
+    const worst = w.data.reduce((m, v, i) => Math.max(m, Math.abs(v - other[i])), 0);
+    assert.ok(worst < 1e-5, `${name}: ${worst}`);
+  }
+  await assert.rejects(
+    train({
+      ...common,
+      train: { ...big, images: doubled, height: 16, width: 16 },
+      progress: "none",
+    }),
+    /16×16×1, tiny-conv takes 8×8×1/,
+  );
+});

@@ -3,7 +3,8 @@
 // statistics, an atomic checkpoint after every epoch, resume, and the final metrics.json.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset } from "../data/dataset.js";
+import { type Dataset, imageSize } from "../data/dataset.js";
+import { type ResizeMethod, resizeImages } from "../data/resize.js";
 import { activeBackend, initBackend } from "../nn/backend.js";
 import { type ModelSpec, modelParams } from "../nn/spec.js";
 import { initWeights, rng, type Weights } from "../nn/weights.js";
@@ -61,6 +62,11 @@ export interface TrainConfig {
   resume?: boolean;
   head?: TrainHead;
   augment?: Augment;
+  /**
+   * Training images at another resolution than the model's input (e.g. 28×28 for a 7×7 model):
+   * each batch is augmented at the data's resolution, then resized by this method.
+   */
+  resizeBatches?: ResizeMethod;
   /** Start from these weights instead of initWeights(spec, seed). */
   initialWeights?: Weights;
   progress?: "bar" | "lines" | "none";
@@ -105,9 +111,9 @@ function copyWeights(w: Weights): Weights {
   return out;
 }
 
-function checkData(spec: ModelSpec, d: Dataset, role: string): void {
+function checkData(spec: ModelSpec, d: Dataset, role: string, resizable = false): void {
   const [h, w, c] = spec.input;
-  if (d.height !== h || d.width !== w || d.channels !== c) {
+  if ((!resizable && (d.height !== h || d.width !== w)) || d.channels !== c) {
     throw new TrainError(
       `${role} data ${d.name} is ${d.height}×${d.width}×${d.channels}, ${spec.name} takes ${h}×${w}×${c}`,
     );
@@ -118,7 +124,7 @@ function checkData(spec: ModelSpec, d: Dataset, role: string): void {
 /** Trains spec on train; returns the final weights and metrics (see TrainConfig). */
 export async function train(config: TrainConfig): Promise<TrainResult> {
   const { spec, train: data } = config;
-  checkData(spec, data, "training");
+  checkData(spec, data, "training", config.resizeBatches !== undefined);
   if (config.test) checkData(spec, config.test, "test");
   for (const [key, value] of Object.entries({
     epochs: config.epochs,
@@ -198,7 +204,21 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     return { name, data: w.data, rank: w.shape.length };
   });
   const bnSites = batchNormSites(spec.layers, spec.input);
-  const perImage = spec.input[0] * spec.input[1] * spec.input[2];
+  const dataShape: [number, number, number] = [data.height, data.width, data.channels];
+  const perImage = imageSize(data);
+  const resizeBatch = (images: Float32Array, count: number): Float32Array =>
+    data.height === spec.input[0] && data.width === spec.input[1]
+      ? images
+      : resizeImages(
+          images,
+          count,
+          data.height,
+          data.width,
+          data.channels,
+          spec.input[0],
+          spec.input[1],
+          config.resizeBatches,
+        );
   const stepsPerEpoch = Math.ceil(data.count / config.batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
   const lastEpoch = config.stopAfterEpochs
@@ -232,7 +252,8 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           );
           batch.labels[i] = data.labels[idx[i]];
         }
-        config.augment?.(batch.images, batch.count, spec.input, rng(mix(seed, epoch, step + 1)));
+        config.augment?.(batch.images, batch.count, dataShape, rng(mix(seed, epoch, step + 1)));
+        batch.images = resizeBatch(batch.images, batch.count);
         const result = await engine.compute(all(), batch);
         if (!Number.isFinite(result.loss)) {
           throw new TrainError(
