@@ -20,7 +20,8 @@ const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--
   [--epochs 5] [--batch 128] [--lr 0.002] [--weight-decay 0] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
   [--engine auto|tfjs|ort]
   [--out runs/taylornet-ARCH] [--resume] [--width 64] [--order 2] [--ablate-cg] [--no-batch-norm]
-  [--resize area|bilinear] [--augment none|affine] [--progress bar|lines|none]`;
+  [--resize area|bilinear] [--augment none|affine] [--jitter SHIFT,DEGREES,SCALE (shift: fraction of the side; default 0.0714,10,0.1)]
+  [--progress bar|lines|none]`;
 
 const DEFAULT_DATA: Record<string, string> = {
   mnist28: "mnist",
@@ -49,6 +50,7 @@ function parseFlags() {
     "no-batch-norm": { type: "boolean", default: false },
     resize: { type: "string", default: "area" },
     augment: { type: "string", default: "none" },
+    jitter: { type: "string", default: "0.0714,10,0.1" },
     progress: { type: "string" },
     help: { type: "boolean", default: false },
   });
@@ -88,6 +90,10 @@ async function main() {
   }
   const resize = f.resize as ResizeMethod;
   const augment = f.augment === "affine";
+  const [shift, rotate, scale] = f.jitter
+    .split(",")
+    .map((v) => number("jitter", v.trim(), false, 0)!);
+  if (scale === undefined) fail(`--jitter must be SHIFT,DEGREES,SCALE, got "${f.jitter}"`);
   const epochs = number("epochs", f.epochs, true, 1)!;
   const batchSize = number("batch", f.batch, true, 1)!;
   const lr = number("lr", f.lr, false, 0)!;
@@ -148,7 +154,7 @@ async function main() {
     batchSize,
     lr,
     weightDecay,
-    augment: augment ? affineJitter() : undefined,
+    augment: augment ? affineJitter({ shift, rotate, scale }) : undefined,
     resizeBatches: augment ? resize : undefined,
     seed,
     workers,
@@ -161,7 +167,7 @@ async function main() {
       data: trainData.name,
       resize: resizeUsed,
       engine,
-      augment: f.augment,
+      augment: augment ? { kind: "affine", shift, rotate, scale } : "none",
       width,
       order,
       ablateCg: f["ablate-cg"],
