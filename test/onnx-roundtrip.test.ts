@@ -87,7 +87,7 @@ test("a classifier gets default labels and the logits output", async () => {
   await writeOnnxModel(file, directTaylor, randomWeights(directTaylor, 1), { version: "3" });
   const meta = await readOnnxModelMetadata(file);
   assert.equal(meta.role, "classifier");
-  assert.deepEqual(meta.labels, ["0"]);
+  assert.deepEqual(meta.labels, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
   assert.deepEqual(meta.outputs, [{ name: "logits", shape: [10] }]);
 });
 

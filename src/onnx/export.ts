@@ -71,7 +71,8 @@ export function buildOnnxModel(
     outputs.push({ name: NORMALIZED_OUTPUT, shape: outShape });
   }
   const role = options.role ?? (spec.output === "embedding" ? "embedder" : "classifier");
-  const labels = options.labels ?? (role === "classifier" ? outShape.map((_, i) => String(i)) : []);
+  const classes = role === "classifier" ? (outShape.at(-1) ?? 0) : 0;
+  const labels = options.labels ?? Array.from({ length: classes }, (_, i) => String(i));
   const meta: OnnxModelMetadata = {
     format: ONNX_FORMAT,
     name: options.name ?? spec.name,
