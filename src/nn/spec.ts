@@ -151,6 +151,21 @@ export function padAmounts(
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** A windowed layer's kernel, stride, dilation and [top, left, bottom, right] padding on h×w. */
+export function windowGeometry(
+  layer: { kernel: number; stride?: number; dilation?: number; padding?: Padding },
+  h: number,
+  w: number,
+): { k: number; s: number; d: number; pads: [number, number, number, number] } {
+  const k = layer.kernel;
+  const s = layer.stride ?? 1;
+  const d = layer.dilation ?? 1;
+  const padding = layer.padding ?? "valid";
+  const [top, bottom] = padAmounts(padding, h, k, s, d);
+  const [left, right] = padAmounts(padding, w, k, s, d);
+  return { k, s, d, pads: [top, left, bottom, right] };
+}
+
 export function windowOutSize(
   inSize: number,
   kernel: number,

@@ -2,7 +2,7 @@
 // one-hot kernels), their monomials in the canonical order, and one 1×1 convolution (or one
 // MatMul per term, summed).
 import { enumerateMonomials } from "../nn/monomials.js";
-import { type CgLayer, padAmounts } from "../nn/spec.js";
+import { type CgLayer, windowGeometry } from "../nn/spec.js";
 import {
   AUTO_MATMUL_FEATURES,
   type EmitContext,
@@ -11,26 +11,15 @@ import {
   weight,
 } from "./emit-context.js";
 import { type ChannelAffine, cgToPointwise, foldOutputMajor } from "./weights-layout.js";
+import { type WindowGeometry, windowSlices } from "./window-slices.js";
 
-interface Geometry {
-  k: number;
-  s: number;
-  d: number;
-  pads: [number, number, number, number];
-  oh: number;
-  ow: number;
+interface Geometry extends WindowGeometry {
   c: number;
 }
 
 function geometry(layer: CgLayer, input: Value, output: number[]): Geometry {
   const [h, w, c] = input.shape;
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const [top, bottom] = padAmounts(padding, h, k, s, d);
-  const [left, right] = padAmounts(padding, w, k, s, d);
-  return { k, s, d, pads: [top, left, bottom, right], oh: output[0], ow: output[1], c };
+  return { ...windowGeometry(layer, h, w), oh: output[0], ow: output[1], c };
 }
 
 /** Degree-by-degree (parent term within the previous degree, new variable) index lists. */
@@ -51,35 +40,7 @@ function degreeSteps(vars: number, order: number): { parents: number[]; variable
 
 /** The k·k cluster views [N, C, oh, ow] (row-major offsets) as Slice ops on the padded input. */
 function sliceViews(ctx: EmitContext, x: string, geo: Geometry): string[] {
-  const { g } = ctx;
-  const { k, s, d, pads, oh, ow } = geo;
-  let padded = x;
-  if (pads.some((p) => p > 0)) {
-    const [t, l, b, r] = pads;
-    padded = g.op("Pad", [x, g.int64("pads", [0, 0, t, l, 0, 0, b, r])], {}, "cg_pad");
-  }
-  const views: string[] = [];
-  for (let ky = 0; ky < k; ky++) {
-    for (let kx = 0; kx < k; kx++) {
-      const y0 = ky * d;
-      const x0 = kx * d;
-      views.push(
-        g.op(
-          "Slice",
-          [
-            padded,
-            g.int64("starts", [y0, x0]),
-            g.int64("ends", [y0 + (oh - 1) * s + 1, x0 + (ow - 1) * s + 1]),
-            g.int64("axes", [2, 3]),
-            g.int64("steps", [s, s]),
-          ],
-          {},
-          "cg_view",
-        ),
-      );
-    }
-  }
-  return views;
+  return windowSlices(ctx.g, x, geo, "NCHW", "cg_");
 }
 
 /** Every monomial of the views in the canonical order, one Mul per term of degree ≥ 2. */

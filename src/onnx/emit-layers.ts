@@ -6,8 +6,8 @@ import {
   type DenseLayer,
   type LayerSpec,
   layerOutputShape,
-  padAmounts,
   type Shape,
+  windowGeometry,
 } from "../nn/spec.js";
 import { emitCg } from "./cg-export.js";
 import { type EmitContext, optionalWeight, type Value, weight } from "./emit-context.js";
@@ -43,12 +43,12 @@ function conv2d(
   affine: ChannelAffine | undefined,
 ): Value {
   const { g } = ctx;
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const [top, bottom] = padAmounts(padding, x.shape[0], k, s, d);
-  const [left, right] = padAmounts(padding, x.shape[1], k, s, d);
+  const {
+    k,
+    s,
+    d,
+    pads: [top, left, bottom, right],
+  } = windowGeometry(layer, x.shape[0], x.shape[1]);
   const kernel = weight(ctx, `${path}.kernel`);
   const bias = optionalWeight(ctx, `${path}.bias`)?.data;
   const folded = foldOutputMajor(hwioToOihw(kernel), bias, layer.filters, affine);

@@ -3,7 +3,7 @@
 // runs the recurrence in reverse (d parent += dT·var, d var += dT·parent) and scatters each
 // view back with Pad.
 import { monomialRecurrence } from "../../nn/monomials.js";
-import { type CgLayer, padAmounts, type Shape } from "../../nn/spec.js";
+import { type CgLayer, type Shape, windowGeometry } from "../../nn/spec.js";
 import { attribute } from "../../onnx/proto.js";
 import {
   type GradContext,
@@ -26,18 +26,13 @@ export function cg(
   const { g } = ctx;
   const [h, w, c] = x.shape;
   const [oh, ow, f] = outShape;
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const [top, bottom] = padAmounts(padding, h, k, s, d);
-  const [left, right] = padAmounts(padding, w, k, s, d);
+  const { k, s, d, pads } = windowGeometry(layer, h, w);
+  const [top, left] = pads;
   const shared = layer.shared ?? false;
   const cin = shared ? 1 : c;
   const hasBias = layer.bias ?? true;
 
   const rows = (v: string) => reshape(ctx, v, [-1, c], "cg_rows");
-  const pads: [number, number, number, number] = [top, left, bottom, right];
   const views = windowViews(ctx, toNhwc(ctx, x.name), k, s, d, pads, [oh, ow]).map(rows);
   const recurrence = monomialRecurrence(views.length, layer.order);
   const terms: string[] = [];

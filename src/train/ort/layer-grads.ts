@@ -1,15 +1,17 @@
 // Forward and backward ONNX emitters for the non-CG layers (normalize, conv2d, batch norm in
 // training mode, flatten, dense, relu, average pools): each returns its output and a closure that turns dL/dy into
 // dL/dx while recording the parameter gradients.
+
 import {
   type AvgPoolLayer,
   type BatchNormLayer,
   type Conv2dLayer,
   type DenseLayer,
   type NormalizeLayer,
-  padAmounts,
   type Shape,
+  windowGeometry,
 } from "../../nn/spec.js";
+import { windowSlices } from "../../onnx/window-slices.js";
 import {
   type GradContext,
   type LayerResult,
@@ -43,34 +45,7 @@ export function windowViews(
   pads: [number, number, number, number],
   [oh, ow]: [number, number],
 ): string[] {
-  const { g } = ctx;
-  let padded = x;
-  if (pads.some((p) => p > 0)) {
-    const [t, l, b, r] = pads;
-    padded = g.op("Pad", [x, g.int64("pads", [0, t, l, 0, 0, b, r, 0])], {}, "pad");
-  }
-  const views: string[] = [];
-  for (let ky = 0; ky < k; ky++) {
-    for (let kx = 0; kx < k; kx++) {
-      const y0 = ky * d;
-      const x0 = kx * d;
-      views.push(
-        g.op(
-          "Slice",
-          [
-            padded,
-            g.int64("starts", [y0, x0]),
-            g.int64("ends", [y0 + (oh - 1) * s + 1, x0 + (ow - 1) * s + 1]),
-            g.int64("axes", [1, 2]),
-            g.int64("steps", [s, s]),
-          ],
-          {},
-          "view",
-        ),
-      );
-    }
-  }
-  return views;
+  return windowSlices(ctx.g, x, { k, s, d, pads, oh, ow }, "NHWC", "");
 }
 
 export const toNhwc = (ctx: GradContext, x: string) => transpose(ctx, x, [0, 2, 3, 1], "nhwc");
@@ -110,13 +85,8 @@ export function conv2d(
   const { g } = ctx;
   const [h, w, cin] = x.shape;
   const [oh, ow, f] = outShape;
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const [top, bottom] = padAmounts(padding, h, k, s, d);
-  const [left, right] = padAmounts(padding, w, k, s, d);
-  const pads: [number, number, number, number] = [top, left, bottom, right];
+  const { k, s, d, pads } = windowGeometry(layer, h, w);
+  const [top, left, bottom, right] = pads;
   const hasBias = layer.bias ?? true;
   const kernel = ctx.weight(`${path}.kernel`);
   const oihw = transpose(ctx, kernel, [3, 2, 0, 1], `${path}.oihw`);
