@@ -2,7 +2,9 @@
 // one JSON line per worker count, and the full five-level wall time it implies.
 import { parseArgs } from "node:util";
 import { loadDataset } from "../src/data/load.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { runDistillation } from "../src/distill/pipeline.js";
+import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initBackend } from "../src/nn/backend.js";
 
 const { values } = parseArgs({
@@ -57,11 +59,8 @@ for (const workers of workerCounts) {
       seed: 1,
       iterations,
       width,
-      lr: 1,
-      momentum: 0.5,
-      lambda: 19,
-      mean: [0.1307],
-      std: [0.3081],
+      ...DM_DEFAULTS,
+      ...MNIST_NORMALIZATION,
     },
     {
       workers,

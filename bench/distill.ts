@@ -2,8 +2,10 @@
 // wall and CPU, to size the CPU config: prints one JSON line per width.
 import { parseArgs } from "node:util";
 import { loadDataset } from "../src/data/load.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { distillSubset } from "../src/distill/dm.js";
 import { planDistillation, subsetSeed } from "../src/distill/plan.js";
+import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initBackend } from "../src/nn/backend.js";
 
 const { values } = parseArgs({
@@ -38,11 +40,8 @@ for (const width of widths) {
   const config = {
     iterations,
     width,
-    lr: 1,
-    momentum: 0.5,
-    lambda: 19,
-    mean: [0.1307],
-    std: [0.3081],
+    ...DM_DEFAULTS,
+    ...MNIST_NORMALIZATION,
   };
   distillSubset(problem, { ...config, iterations: 1 });
   const cpu = process.cpuUsage();

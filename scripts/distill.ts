@@ -11,6 +11,7 @@ import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js"
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
 import { PlanError } from "../src/distill/plan.js";
+import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { progressView } from "../src/distill/progress.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
@@ -35,29 +36,6 @@ const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fa
   [--seed N] [--workers N]
   [--limit N] [--from REFERENCES --from-level L] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
   [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
-
-interface Preset {
-  fanIns: number[];
-  iterations: number;
-  width: number;
-  limit?: number;
-}
-
-/**
- * quick: seconds, for tests/CI/demos (first 1200 images, 4 levels). cpu: the full five-level
- * MNIST run sized to finish within 60 min on 2 cores with 2 workers (measured: see RESULTS).
- * paper: Fig. 8's width 128 and many iterations, for a GPU backend (--backend tensorflow).
- */
-export const PRESETS: Record<string, Preset> = {
-  quick: { fanIns: [10, 3, 2, 2], iterations: 4, width: 8, limit: 1200 },
-  cpu: { fanIns: [10, 6, 5, 5, 4], iterations: 60, width: 32 },
-  paper: { fanIns: [10, 6, 5, 5, 4], iterations: 1000, width: 128 },
-};
-
-const NORMALISATION: Record<number, { mean: number[]; std: number[] }> = {
-  1: { mean: [0.1307], std: [0.3081] },
-  3: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
-};
 
 function parseFlags() {
   return flags.parse({
@@ -177,22 +155,20 @@ async function main() {
   } catch (error) {
     fail((error as Error).message);
   }
-  const norm = NORMALISATION[data.channels] ?? {
-    mean: new Array(data.channels).fill(0.5),
-    std: new Array(data.channels).fill(0.25),
-  };
+  const norm = dmNormalization(data.channels);
   const config: DistillConfig = {
     fanIns,
     seed: number("seed", values.seed, true, 0) as number,
     iterations: number("iterations", values.iterations, true, 0) ?? preset.iterations,
     width: number("width", values.width, true, 1) ?? preset.width,
-    lr: number("lr", values.lr, false, 0) ?? 1,
-    momentum: number("momentum", values.momentum, false, 0) ?? 0.5,
-    lambda: number("lambda", values.lambda, false, 0) ?? 19,
+    lr: number("lr", values.lr, false, 0) ?? DM_DEFAULTS.lr,
+    momentum: number("momentum", values.momentum, false, 0) ?? DM_DEFAULTS.momentum,
+    lambda: number("lambda", values.lambda, false, 0) ?? DM_DEFAULTS.lambda,
     repulsion: values.repulsion as Repulsion,
     lambdaScope: values["lambda-scope"] as LambdaScope,
     ...(fromLevel ? { hierarchyLevels: fromLevel + fanIns.length } : {}),
-    ...norm,
+    mean: norm.mean,
+    std: norm.std,
     ...(values.init === "mean" ? { init: "mean" as const } : {}),
   };
   const backend = values.backend as BackendName;

@@ -2,6 +2,7 @@
 // level L of a reference set under each variant and scores every new level by angle, as JSON lines.
 import { loadDataset } from "../src/data/load.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
+import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
@@ -65,13 +66,10 @@ async function main() {
     const config: DistillConfig = {
       fanIns,
       seed: 1,
-      iterations: 60,
-      width: 32,
-      lr: 1,
-      momentum: 0.5,
-      lambda: 19,
-      mean: [0.1307],
-      std: [0.3081],
+      iterations: PRESETS.cpu.iterations,
+      width: PRESETS.cpu.width,
+      ...DM_DEFAULTS,
+      ...dmNormalization(set.channels),
       hierarchyLevels: levels,
       ...overrides,
     };
