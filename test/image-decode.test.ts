@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { crc32, deflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { type Dataset, loadDataset } from "../src/data/dataset.js";
 import {
@@ -11,6 +11,7 @@ import {
   imageToMnistInput,
   isSupportedMimeType,
 } from "../src/data/image.js";
+import { PNG_SIGNATURE, pngChunk } from "./png-chunks.js";
 
 let mnist: Dataset;
 before(async () => {
@@ -124,26 +125,16 @@ test("large pictures are downscaled to maxSide before conversion", async () => {
   assert.ok(Math.abs(d.pixels[0] - 1) < 1e-6);
 });
 
-function chunk(type: string, data: Buffer): Buffer {
-  const b = Buffer.alloc(12 + data.length);
-  b.writeUInt32BE(data.length, 0);
-  b.write(type, 4, "ascii");
-  data.copy(b, 8);
-  b.writeUInt32BE(crc32(b.subarray(4, 8 + data.length)), 8 + data.length);
-  return b;
-}
-
 /** A PNG signature and an IHDR claiming width × height 8-bit gray pixels, then a tiny IDAT. */
 function pngClaiming(width: number, height: number, complete: boolean): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 0, 0, 0, 0], 8);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const rest = complete
-    ? [chunk("IDAT", deflateSync(Buffer.alloc(100))), chunk("IEND", Buffer.alloc(0))]
+    ? [pngChunk("IDAT", deflateSync(Buffer.alloc(100))), pngChunk("IEND", Buffer.alloc(0))]
     : [];
-  return Buffer.concat([signature, chunk("IHDR", ihdr), ...rest]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk("IHDR", ihdr), ...rest]);
 }
 
 test("a PNG header claiming 50000×50000 pixels is too_many_pixels (413)", async () => {

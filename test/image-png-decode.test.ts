@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { crc32, deflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { decodeImage, ImageError, type ImageErrorCode } from "../src/data/image.js";
 import { readImageHeader } from "../src/data/image-header.js";
 import { decodePlainPng, type RawPixels } from "../src/data/png-decode.js";
+import { PNG_SIGNATURE, pngChunk } from "./png-chunks.js";
 
 const W = 30;
 const H = 20;
@@ -15,23 +16,12 @@ function noise(length: number, seed = 7919): Buffer {
   return out;
 }
 
-function chunk(type: string, data: Buffer): Buffer {
-  const b = Buffer.alloc(12 + data.length);
-  b.writeUInt32BE(data.length, 0);
-  b.write(type, 4, "latin1");
-  data.copy(b, 8);
-  b.writeUInt32BE(crc32(b.subarray(4, 8 + data.length)), 8 + data.length);
-  return b;
-}
-
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
 function ihdr(width: number, height: number, colourType: number, depth = 8, interlace = 0) {
   const data = Buffer.alloc(13);
   data.writeUInt32BE(width, 0);
   data.writeUInt32BE(height, 4);
   data.set([depth, colourType, 0, 0, interlace], 8);
-  return chunk("IHDR", data);
+  return pngChunk("IHDR", data);
 }
 
 /** Row filter `f` applied to `row` given the previous raw row (PNG spec, section 9). */
@@ -66,12 +56,12 @@ function handPng(pixels: Buffer, extra: Buffer[] = []): Buffer {
   const idat = deflateSync(Buffer.concat(rows));
   const half = idat.length >> 1;
   return Buffer.concat([
-    SIGNATURE,
+    PNG_SIGNATURE,
     ihdr(W, H, 2),
     ...extra,
-    chunk("IDAT", idat.subarray(0, half)),
-    chunk("IDAT", idat.subarray(half)),
-    chunk("IEND", Buffer.alloc(0)),
+    pngChunk("IDAT", idat.subarray(0, half)),
+    pngChunk("IDAT", idat.subarray(half)),
+    pngChunk("IEND", Buffer.alloc(0)),
   ]);
 }
 
@@ -117,7 +107,7 @@ test("the JS PNG decoder gives sharp's pixels for grey, grey+alpha, RGB, RGBA an
 
 test("every row filter (none, sub, up, average, Paeth) and split IDAT chunks decode exactly", async () => {
   const pixels = noise(W * H * 3, 104729);
-  const png = handPng(pixels, [chunk("tEXt", Buffer.from("Comment\0hand made"))]);
+  const png = handPng(pixels, [pngChunk("tEXt", Buffer.from("Comment\0hand made"))]);
   const mine = decodePlainPng(png, 1e6);
   assert.ok(mine && Buffer.from(mine.data).equals(pixels));
   await assertSameAsSharp(png, "hand-made");
@@ -130,14 +120,18 @@ test("anything unusual is left to sharp: the JS decoder returns null", async () 
   const declined: Record<string, Buffer> = {
     interlaced: await sharp(pixels, raw).png({ progressive: true }).toBuffer(),
     "16-bit": await sharp(pixels, raw).toColourspace("rgb16").png().toBuffer(),
-    gamma: handPng(pixels, [chunk("gAMA", Buffer.from([0, 0, 0xb1, 0x8f]))]),
-    "colour profile": handPng(pixels, [chunk("iCCP", Buffer.from("x\0\0"))]),
-    orientation: handPng(pixels, [chunk("eXIf", Buffer.alloc(8))]),
-    transparency: handPng(pixels, [chunk("tRNS", Buffer.alloc(6))]),
+    gamma: handPng(pixels, [pngChunk("gAMA", Buffer.from([0, 0, 0xb1, 0x8f]))]),
+    "colour profile": handPng(pixels, [pngChunk("iCCP", Buffer.from("x\0\0"))]),
+    orientation: handPng(pixels, [pngChunk("eXIf", Buffer.alloc(8))]),
+    transparency: handPng(pixels, [pngChunk("tRNS", Buffer.alloc(6))]),
     truncated: good.subarray(0, good.length - 20),
     "trailing bytes": Buffer.concat([good, Buffer.from("junk")]),
     "bad CRC": Buffer.from(good).fill(0, good.length - 16, good.length - 13),
-    "bad IHDR": Buffer.concat([SIGNATURE, ihdr(W, H, 2, 8, 0).fill(7, 24, 25), good.subarray(33)]),
+    "bad IHDR": Buffer.concat([
+      PNG_SIGNATURE,
+      ihdr(W, H, 2, 8, 0).fill(7, 24, 25),
+      good.subarray(33),
+    ]),
   };
   for (const [label, png] of Object.entries(declined)) {
     assert.equal(decodePlainPng(png, 1e6), null, label);
