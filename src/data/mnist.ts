@@ -65,10 +65,9 @@ export interface IdxDirOptions {
 /** Loads one split of an IDX directory as a Dataset with pixels scaled to [0, 1]. */
 export async function loadIdxDir(options: IdxDirOptions): Promise<Dataset> {
   const dir = resolve(options.dir ?? mnistDataDir());
-  const [imagesFile, labelsFile] = await Promise.all([
-    findFile(dir, idxFileNames(options.split, "images")),
-    findFile(dir, idxFileNames(options.split, "labels")),
-  ]);
+  // One after the other, so that a directory missing both files always names the images first.
+  const imagesFile = await findFile(dir, idxFileNames(options.split, "images"));
+  const labelsFile = await findFile(dir, idxFileNames(options.split, "labels"));
   const [images, labels] = await Promise.all([
     readIdxImages(imagesFile),
     readIdxLabels(labelsFile),
