@@ -6,6 +6,12 @@ export interface ImageHeader {
   /** Size as stored, before any EXIF orientation. */
   width: number;
   height: number;
+  /**
+   * Fewest bytes a file of this declared size can have, where the format sets a floor (a
+   * Huffman-coded JPEG spends at least one bit on every 8×8 block); a shorter file cannot hold
+   * the pixels it declares: it is truncated or lies about its size.
+   */
+  minBytes?: number;
 }
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -27,6 +33,28 @@ function gifHeader(bytes: Uint8Array, view: DataView): ImageHeader | null {
 const isFrameMarker = (m: number) =>
   m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 
+/** SOF0..SOF7: Huffman coding, where every code is at least one bit; SOF9..SOF15 are arithmetic. */
+const isHuffmanFrame = (m: number) => m <= 0xc7;
+
+/**
+ * Bytes needed for one bit per 8×8 block of every component (the frame header at `at` lists each
+ * component's sampling factors); 0 when the header is cut short.
+ */
+function jpegMinBytes(bytes: Uint8Array, at: number, width: number, height: number): number {
+  const components = bytes[at + 9] ?? 0;
+  if (at + 10 + 3 * components > bytes.length) return 0;
+  const factors = Array.from({ length: components }, (_, i) => bytes[at + 11 + 3 * i]);
+  const hMax = Math.max(1, ...factors.map((f) => f >> 4));
+  const vMax = Math.max(1, ...factors.map((f) => f & 15));
+  let blocks = 0;
+  for (const f of factors) {
+    const w = Math.ceil((width * (f >> 4)) / hMax);
+    const h = Math.ceil((height * (f & 15)) / vMax);
+    blocks += Math.ceil(w / 8) * Math.ceil(h / 8);
+  }
+  return Math.ceil(blocks / 8);
+}
+
 function jpegHeader(bytes: Uint8Array, view: DataView): ImageHeader | null {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
   let at = 2;
@@ -46,7 +74,11 @@ function jpegHeader(bytes: Uint8Array, view: DataView): ImageHeader | null {
     if (length < 2) return null;
     if (isFrameMarker(marker)) {
       if (at + 9 > bytes.length) return null;
-      return { format: "jpeg", height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+      const height = view.getUint16(at + 5);
+      const width = view.getUint16(at + 7);
+      const header: ImageHeader = { format: "jpeg", height, width };
+      if (isHuffmanFrame(marker)) header.minBytes = jpegMinBytes(bytes, at, width, height);
+      return header;
     }
     at += 2 + length;
   }

@@ -118,6 +118,19 @@ function checkPixels(width: number, height: number, maxPixels: number): void {
   }
 }
 
+/** A file shorter than its format allows for the size it declares (see ImageHeader.minBytes). */
+function checkDataHoldsSize(
+  header: { minBytes?: number; width: number; height: number },
+  length: number,
+): void {
+  if (header.minBytes !== undefined && length < header.minBytes) {
+    throw new ImageError(
+      "undecodable",
+      `image declares ${header.width}×${header.height} pixels but its ${length} bytes cannot hold them (at least ${header.minBytes} needed): truncated or corrupt`,
+    );
+  }
+}
+
 function checkSides(width: number, height: number, minSide: number): void {
   if (width < minSide || height < minSide) {
     throw new ImageError(
@@ -150,6 +163,22 @@ async function probe(bytes: Uint8Array, maxPixels: number) {
   return { format, width: meta.width ?? 0, height: meta.height ?? 0 };
 }
 
+/**
+ * Width × height as the file declares it, without decoding: from the header for PNG, JPEG and GIF,
+ * from sharp's metadata otherwise; 0 for bytes that are not a readable image (decoding refuses them).
+ */
+export async function declaredPixels(bytes: Uint8Array): Promise<number> {
+  const header = readImageHeader(bytes);
+  if (header) return header.width * header.height;
+  if (bytes.length === 0) return 0;
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    return (meta.width ?? 0) * (meta.height ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** One sharp pipeline: auto-orient, downscale to fit maxSide, 8-bit sRGB (plus alpha) raw pixels. */
 async function decodeWithSharp(bytes: Uint8Array, maxPixels: number, maxSide: number) {
   try {
@@ -178,9 +207,11 @@ export async function decodeImage(
   const minSide = options.minSide ?? DEFAULT_MIN_SIDE;
   const maxSide = options.maxSide ?? DEFAULT_MAX_SIDE;
   if (bytes.length === 0) throw new ImageError("undecodable", "empty image");
-  const { format, width, height } = await probe(bytes, maxPixels);
+  const header = await probe(bytes, maxPixels);
+  const { format, width, height } = header;
   checkPixels(width, height, maxPixels);
   checkSides(width, height, minSide);
+  checkDataHoldsSize(header, bytes.length);
   const small = format === "png" && width <= maxSide && height <= maxSide;
   const raw =
     (small && decodePlainPng(bytes, Math.min(maxPixels, JS_PNG_MAX_PIXELS))) ||
