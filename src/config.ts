@@ -17,6 +17,10 @@ const ConfigSchema = z.object({
   maxUploadBytes: int(1, 1 << 30).default(10 * 1024 * 1024),
   maxImagePixels: int(1, 1 << 30).default(25_000_000),
   maxImagesPerRequest: int(1, 1024).default(32),
+  /** Bytes of one request body in all (multipart framing included); unset: see requestByteLimit. */
+  maxRequestBytes: int(1, 2 ** 40).optional(),
+  /** Header-declared width × height summed over a request's images; unset: see requestPixelLimit. */
+  maxRequestPixels: int(1, 2 ** 40).optional(),
   defaultK: int(1, 100).default(5),
   /** Unset: the references' own `defaultLevel` from the manifest, else 5. */
   defaultLevel: int(1, 5).optional(),
@@ -40,10 +44,29 @@ const SOURCES: Record<keyof Config, { flag: string; env: string }> = {
   maxUploadBytes: { flag: "max-upload-bytes", env: "CGNN_MAX_UPLOAD_BYTES" },
   maxImagePixels: { flag: "max-image-pixels", env: "CGNN_MAX_IMAGE_PIXELS" },
   maxImagesPerRequest: { flag: "max-images", env: "CGNN_MAX_IMAGES" },
+  maxRequestBytes: { flag: "max-request-bytes", env: "CGNN_MAX_REQUEST_BYTES" },
+  maxRequestPixels: { flag: "max-request-pixels", env: "CGNN_MAX_REQUEST_PIXELS" },
   defaultK: { flag: "default-k", env: "CGNN_DEFAULT_K" },
   defaultLevel: { flag: "default-level", env: "CGNN_DEFAULT_LEVEL" },
   reloadDebounceMs: { flag: "reload-debounce-ms", env: "CGNN_RELOAD_DEBOUNCE_MS" },
 };
+
+/** Room for multipart framing (boundaries, part headers) beside the files themselves. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+/** Bound on one request body: --max-request-bytes, else four full-size uploads and their framing. */
+export function requestByteLimit(
+  config: Pick<Config, "maxRequestBytes" | "maxUploadBytes">,
+): number {
+  return config.maxRequestBytes ?? 4 * config.maxUploadBytes + MULTIPART_OVERHEAD_BYTES;
+}
+
+/** Bound on the pixels one request may ask to decode: --max-request-pixels, else four full-size images. */
+export function requestPixelLimit(
+  config: Pick<Config, "maxRequestPixels" | "maxImagePixels">,
+): number {
+  return config.maxRequestPixels ?? 4 * config.maxImagePixels;
+}
 
 /** Builds the config; a bad flag or value throws ConfigError with one line naming it. */
 export function loadConfig(

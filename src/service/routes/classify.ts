@@ -7,7 +7,7 @@ import type { Metrics } from "../metrics.js";
 import type { ModelInput } from "../preprocess.js";
 import type { ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
-import { imageBody, uploadedImages } from "./image-input.js";
+import { imageBody, requestImages } from "./image-input.js";
 import { withServingSet } from "./lease.js";
 import { classifyQuery } from "./query.js";
 
@@ -25,7 +25,7 @@ export function classifyRouter(config: Config, state: ServingState, metrics: Met
           `query level: references ${set.references.version} have levels ${set.references.levelNumbers.join(", ")}`,
         );
       }
-      const upload = uploadedImages(req);
+      const upload = await requestImages(req, config);
       const { output: embeddings, inputs } = await set.embedder.runImages(upload.images, {
         maxPixels: config.maxImagePixels,
         invert: query.invert,

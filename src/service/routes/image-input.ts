@@ -6,12 +6,19 @@ import express, {
   type Response,
 } from "express";
 import multer from "multer";
-import { unprocessable, unsupportedType } from "../errors.js";
+import { type Config, requestByteLimit, requestPixelLimit } from "../../config.js";
+import { declaredPixels } from "../../data/image.js";
+import { tooLarge, unprocessable, unsupportedType } from "../errors.js";
+import { boundedBody } from "./body-limit.js";
 
-export interface UploadLimits {
-  maxUploadBytes: number;
-  maxImagesPerRequest: number;
-}
+export type UploadLimits = Pick<
+  Config,
+  | "maxUploadBytes"
+  | "maxImagesPerRequest"
+  | "maxImagePixels"
+  | "maxRequestBytes"
+  | "maxRequestPixels"
+>;
 
 export interface ImageUpload {
   images: Buffer[];
@@ -26,9 +33,12 @@ const isJson = (req: Request) => req.is("application/json") === "application/jso
 /**
  * Body parsing for image endpoints: multer (memory, size-limited, no text fields) for multipart,
  * a size-limited raw buffer for image/* bodies, and JSON when `json` is set; anything else is 415.
+ * A multipart body is bounded in all by requestByteLimit; a raw or JSON body by the smaller limit.
  */
 export function imageBody(limits: UploadLimits, json = false): RequestHandler[] {
-  const upload = multer({
+  const requestBytes = requestByteLimit(limits);
+  const bodyBytes = Math.min(limits.maxUploadBytes, requestBytes);
+  const multipart = multer({
     storage: multer.memoryStorage(),
     limits: {
       fileSize: limits.maxUploadBytes,
@@ -40,8 +50,10 @@ export function imageBody(limits: UploadLimits, json = false): RequestHandler[] 
     { name: "image", maxCount: 1 },
     { name: "images", maxCount: limits.maxImagesPerRequest },
   ]);
-  const raw = express.raw({ type: () => true, limit: limits.maxUploadBytes });
-  const parseJson = express.json({ limit: limits.maxUploadBytes, strict: true });
+  const upload = boundedBody(requestBytes, multipart);
+  // raw-body bounds these itself (Content-Length first, then the bytes read) at one image's size.
+  const raw = express.raw({ type: () => true, limit: bodyBytes });
+  const parseJson = express.json({ limit: bodyBytes, strict: true });
   const none = (_req: Request, _res: Response, next: NextFunction) => next();
   return [
     (req, res, next) => {
@@ -98,6 +110,24 @@ export function uploadedImages(req: Request): ImageUpload {
     "missing_field",
     'no image: send multipart field "image" (or "images"), or the image bytes with an image/* content type',
   );
+}
+
+/**
+ * uploadedImages, refused with 413 when the sizes their headers declare add up to more pixels than
+ * one request may decode (requestPixelLimit): checked before any image is decoded.
+ */
+export async function requestImages(req: Request, limits: UploadLimits): Promise<ImageUpload> {
+  const upload = uploadedImages(req);
+  const limit = requestPixelLimit(limits);
+  const sizes = await Promise.all(upload.images.map((bytes) => declaredPixels(bytes)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total > limit) {
+    throw tooLarge(
+      "too_many_pixels",
+      `the request's ${sizes.length} image(s) declare ${total} pixels in all, more than the ${limit} allowed per request (--max-request-pixels)`,
+    );
+  }
+  return upload;
 }
 
 export function isJsonRequest(req: Request): boolean {

@@ -6,7 +6,7 @@ import { notFound, unprocessable } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import type { LoadedModel } from "../serving-set.js";
 import type { ServingState } from "../state.js";
-import { imageBody, isJsonRequest, uploadedImages } from "./image-input.js";
+import { imageBody, isJsonRequest, requestImages, type UploadLimits } from "./image-input.js";
 import { withServingSet } from "./lease.js";
 import { parseQuery, preprocessingSchema } from "./query.js";
 
@@ -22,7 +22,10 @@ export function taylornetRouter(config: Config, state: ServingState, metrics: Me
       const query = parseQuery(req, preprocessingSchema);
       const { logits, n, many } = isJsonRequest(req)
         ? { logits: await classifier.run(jsonPixels(req.body, size), 1), n: 1, many: false }
-        : await imageLogits(req, classifier, { maxPixels: config.maxImagePixels, ...query });
+        : await imageLogits(req, classifier, config, {
+            maxPixels: config.maxImagePixels,
+            ...query,
+          });
       const results = Array.from({ length: n }, (_, i) => {
         const out = logits.subarray(
           i * classifier.engine.outputDim,
@@ -63,9 +66,10 @@ function jsonPixels(body: unknown, size: number): Float32Array {
 async function imageLogits(
   req: Request,
   classifier: LoadedModel,
+  limits: UploadLimits,
   options: { maxPixels: number; invert: "auto" | boolean; frame: boolean },
 ) {
-  const upload = uploadedImages(req);
+  const upload = await requestImages(req, limits);
   const { output } = await classifier.runImages(upload.images, options);
   return { logits: output, n: upload.images.length, many: upload.many };
 }
