@@ -1,7 +1,7 @@
 // The express application: routes, request metrics, 404s and the one error middleware.
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Config } from "../config.js";
-import { notFound, toHttpError } from "./errors.js";
+import { CLIENT_CLOSED_STATUS, clientClosed, notFound, toHttpError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { classifyRouter } from "./routes/classify.js";
@@ -21,6 +21,15 @@ function routeOf(req: Request): string {
   return req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
 }
 
+/** The client went away before its request body was complete: nobody is left to answer. */
+function clientGone(req: Request): boolean {
+  return !req.complete && (req.destroyed || req.socket.destroyed);
+}
+
+function errorMessage(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
+
 export function createApp({ config, state, metrics, log }: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
@@ -29,8 +38,10 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
-    res.once("finish", () => {
-      const labels = { method: req.method, route: routeOf(req), status: String(res.statusCode) };
+    // "close" also comes when the client goes away first: counted as 499, as nginx does.
+    res.once("close", () => {
+      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED_STATUS;
+      const labels = { method: req.method, route: routeOf(req), status: String(status) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });
@@ -46,8 +57,10 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
 
   app.use((thrown: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(thrown);
-    const error = toHttpError(thrown);
-    if (error.status === 500) {
+    const error = clientGone(req) ? clientClosed() : toHttpError(thrown);
+    if (error.status === CLIENT_CLOSED_STATUS) {
+      log("request_aborted", { method: req.method, path: req.path, cause: errorMessage(thrown) });
+    } else if (error.status === 500) {
       log("request_error", {
         method: req.method,
         path: req.path,
@@ -55,6 +68,10 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
       });
     }
     metrics.httpErrors.inc({ route: routeOf(req), code: error.code });
+    if (error.status === CLIENT_CLOSED_STATUS) {
+      res.status(error.status).end();
+      return;
+    }
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
   });
   return app;

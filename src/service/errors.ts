@@ -17,6 +17,16 @@ export const notFound = (message: string) => new HttpError(404, "not_found", mes
 export const notReady = (message = "models are not loaded yet") =>
   new HttpError(503, "not_ready", message);
 export const unsupportedType = (message: string) => new HttpError(415, "unsupported_type", message);
+export const tooLarge = (code: string, message: string) => new HttpError(413, code, message);
+
+/** nginx's status for a request the client gave up on: never sent (the socket is gone), only logged and counted. */
+export const CLIENT_CLOSED_STATUS = 499;
+export const clientClosed = () =>
+  new HttpError(
+    CLIENT_CLOSED_STATUS,
+    "client_closed_request",
+    "the client closed the connection before the request was complete",
+  );
 
 /** Multer's error codes (MulterError.code) and how a client should read them. */
 const MULTER_STATUS: Record<string, [number, string]> = {
@@ -28,7 +38,28 @@ const MULTER_STATUS: Record<string, [number, string]> = {
   LIMIT_FIELD_KEY: [422, "unexpected_field"],
   LIMIT_UNEXPECTED_FILE: [422, "unexpected_field"],
   MISSING_FIELD_NAME: [422, "unexpected_field"],
+  LIMIT_FIELD_NESTING: [422, "unexpected_field"],
+  LIMIT_FIELD_ARRAY_INDEX: [422, "unexpected_field"],
+  INVALID_FIELD_NAME: [422, "unexpected_field"],
+  STREAM_DESTROYED: [400, "bad_multipart"],
 };
+
+/** busboy's messages for a body that is not well-formed multipart (all the client's doing). */
+const MALFORMED_MULTIPART = [
+  /^Multipart: /,
+  /^Malformed part header$/,
+  /^Malformed content type$/,
+  /^Missing Content-Type$/,
+  /^Unsupported content type: /,
+  /^Unexpected end of (form|file)$/,
+];
+
+/** How multer (Request aborted/closed), node (ECONNRESET "aborted") and raw-body report a client abort. */
+function isClientAbort(e: ErrorLike): boolean {
+  if (e.type === "request.aborted") return true;
+  if (e.code === "ECONNRESET" && e.message === "aborted") return true;
+  return e.message === "Request aborted" || e.message === "Request closed";
+}
 
 interface ErrorLike {
   name?: string;
@@ -44,6 +75,7 @@ export function toHttpError(thrown: unknown): HttpError {
   if (thrown instanceof HttpError) return thrown;
   const e = (thrown ?? {}) as ErrorLike;
   const message = e.message ?? String(thrown);
+  if (isClientAbort(e)) return clientClosed();
   if (e.name === "ImageError") {
     return new HttpError(e.status ?? 400, e.code ?? "undecodable", message);
   }
@@ -60,8 +92,8 @@ export function toHttpError(thrown: unknown): HttpError {
   if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
     return new HttpError(e.status, e.type ?? "bad_request", message);
   }
-  if (message.startsWith("Multipart: ") || message === "Unexpected end of form") {
-    return new HttpError(400, "bad_multipart", message);
+  if (MALFORMED_MULTIPART.some((pattern) => pattern.test(message))) {
+    return new HttpError(400, "bad_multipart", `malformed multipart body: ${message}`);
   }
   return new HttpError(500, "internal", "internal error");
 }
