@@ -1,7 +1,7 @@
 // models/manifest.json: the one description of every shipped model and reference set (schema, read, atomic update, sha256 checks).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, realpath, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize, relative, resolve } from "node:path";
 import { z } from "zod";
 import { writeJsonAtomic } from "../util/atomic-write.js";
@@ -198,16 +198,34 @@ export function entryPath(dir: string, entry: { file: string }): string {
   return path;
 }
 
-/** Checks that an entry's file exists and matches its sha256; returns its absolute path. */
+/**
+ * The real path (symlinks resolved) of an entry's file, refusing one that resolves outside the
+ * models directory's own real path: a link inside the folder must not reach the rest of the disk.
+ */
+export async function realEntryPath(dir: string, entry: { file: string }): Promise<string> {
+  const path = entryPath(dir, entry);
+  const [realDir, real] = await Promise.all([realpath(dir), realpath(path)]);
+  const rel = relative(realDir, real);
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    throw new ManifestError(
+      `${entry.file}: resolves to ${real}, outside the models directory ${realDir}`,
+    );
+  }
+  return real;
+}
+
+/** Checks that an entry's file exists inside `dir` and matches its sha256; returns its real path. */
 export async function verifyFile(
   dir: string,
   entry: { file: string; sha256: string },
 ): Promise<string> {
-  const path = entryPath(dir, entry);
+  let path = entryPath(dir, entry);
   let actual: string;
   try {
+    path = await realEntryPath(dir, entry);
     actual = await sha256File(path);
   } catch (error) {
+    if (error instanceof ManifestError) throw error;
     throw new ManifestError(
       `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`,
     );
