@@ -63,7 +63,9 @@ test("malformed multipart bodies are 400 bad_multipart, never 500", async () => 
   assert.equal(svc.logs.filter((l) => l.event === "request_error").length, 0);
 });
 
-test("an upload the client aborts is logged and counted as client_closed_request (499), not internal", async () => {
+test("an upload the client aborts is logged and counted as client_closed_request (499), not internal", {
+  timeout: 10_000,
+}, async () => {
   const server = await listen(svc.app);
   try {
     const { req, response } = startPost(server.port, "/classify", {

@@ -52,7 +52,9 @@ test("the request limits default to four full-size images and come from flags or
   assert.throws(() => loadConfig(["--max-request-bytes", "0"], {}), /--max-request-bytes/);
 });
 
-test("a Content-Length over the request bound is refused with 413 before any of the body is sent", async () => {
+test("a Content-Length over the request bound is refused with 413 before any of the body is sent", {
+  timeout: 10_000,
+}, async () => {
   const { req, response } = startPost(server.port, "/classify", {
     "content-type": MULTIPART_TYPE,
     "content-length": String(REQUEST_BYTES + 1),
@@ -65,7 +67,9 @@ test("a Content-Length over the request bound is refused with 413 before any of 
   assert.equal(res.headers.connection, "close");
 });
 
-test("a chunked multipart body is answered 413 as soon as it crosses the bound, not after all of it", async () => {
+test("a chunked multipart body is answered 413 as soon as it crosses the bound, not after all of it", {
+  timeout: 10_000,
+}, async () => {
   // Eight 20 KB files: each under the per-file limit, 160 KB in all against a 64 KB bound.
   const body = Buffer.concat([
     ...Array.from({ length: 8 }, (_, i) => filePart("images", Buffer.alloc(20_000, i), `${i}.png`)),
