@@ -1,6 +1,7 @@
-// End to end on the SHIPPED models/ directory (skipped until models/manifest.json exists): real digits, real answers.
+// End to end on the SHIPPED models/ directory (skipped until models/manifest.json exists): real digits, real answers, the docs' examples.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import request from "supertest";
 import { loadConfig } from "../src/config.js";
@@ -61,4 +62,66 @@ test("shipped TaylorNet classifies uploaded MNIST test digits", { skip }, async 
     (res, label) => res.body.label === String(label),
   );
   assert.ok(acc >= 0.9, `accuracy ${acc}`);
+});
+
+/** The fenced code blocks of a markdown file, in order, with their language. */
+function codeBlocks(markdown: string): { lang: string; text: string }[] {
+  return [...markdown.matchAll(/```(\w*)\n([\s\S]*?)```/g)].map((m) => ({
+    lang: m[1],
+    text: m[2],
+  }));
+}
+
+test("docs/API.md's JSON request examples run on the shipped models and answer what the docs show", {
+  skip,
+}, async () => {
+  const blocks = codeBlocks(await readFile("docs/API.md", "utf8"));
+  let checked = 0;
+  for (const [i, block] of blocks.entries()) {
+    if (block.lang !== "sh") continue;
+    const command = block.text.replace(/\\\n\s*/g, " ");
+    const curl = command.match(/-d '(\{.*?\})'/);
+    const url = command.match(/http:\/\/localhost:8080(\S+)/);
+    if (!curl || !url) continue;
+    const documented = JSON.parse(blocks[i + 1].text);
+    const res = await request(app).post(url[1]).send(JSON.parse(curl[1]));
+    assert.equal(res.status, 200, `${url[1]}: ${JSON.stringify(res.body)}`);
+    if (documented.model_name) {
+      assert.equal(res.body.model_name, documented.model_name);
+      assert.equal(res.body.model_version, documented.model_version);
+      assert.deepEqual(res.body.outputs[0].shape, documented.outputs[0].shape);
+      res.body.outputs[0].data.forEach((v: number, j: number) => {
+        assert.ok(Math.abs(v - documented.outputs[0].data[j]) < 0.01, `${url[1]} logit ${j}`);
+      });
+    } else {
+      assert.equal(res.body.label, documented.label, url[1]);
+      assert.deepEqual(res.body.model, documented.model, url[1]);
+      for (const [label, p] of Object.entries(documented.probabilities as Record<string, number>)) {
+        assert.ok(Math.abs(res.body.probabilities[label] - p) < 1e-3, `${url[1]} p(${label})`);
+      }
+    }
+    checked++;
+  }
+  assert.equal(checked, 2, "the /taylornet/predict and KServe JSON examples");
+});
+
+test("docs/API.md's /classify example is the shipped answer for the first MNIST test digit", {
+  skip,
+}, async () => {
+  const blocks = codeBlocks(await readFile("docs/API.md", "utf8"));
+  const documented = JSON.parse(
+    blocks.find((b) => b.lang === "json" && b.text.includes('"topK"'))!.text,
+  );
+  const res = await request(app)
+    .post("/classify?k=3")
+    .attach("image", await digitPng(0), "digit.png");
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.label, documented.label);
+  assert.deepEqual(res.body.model, documented.model);
+  assert.deepEqual(res.body.references, documented.references);
+  assert.deepEqual(
+    res.body.topK.map((n: { label: string }) => n.label),
+    documented.topK.map((n: { label: string }) => n.label),
+  );
+  assert.ok(Math.abs(res.body.similarity - documented.similarity) < 1e-3);
 });
