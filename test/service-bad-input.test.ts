@@ -63,35 +63,44 @@ test("malformed multipart bodies are 400 bad_multipart, never 500", async () => 
   assert.equal(svc.logs.filter((l) => l.event === "request_error").length, 0);
 });
 
-test("an upload the client aborts is logged and counted as client_closed_request (499), not internal", {
-  timeout: 10_000,
+test("uploads the client aborts (multipart or raw) are client_closed_request (499), not internal", {
+  timeout: 15_000,
 }, async () => {
   const server = await listen(svc.app);
+  const uploads: [string, Buffer][] = [
+    [MULTIPART_TYPE, filePart("image", png).subarray(0, 200)],
+    ["image/png", png.subarray(0, 100)],
+  ];
   try {
-    const { req, response } = startPost(server.port, "/classify", {
-      "content-type": MULTIPART_TYPE,
-      "content-length": "100000",
-    });
-    response.catch(() => {});
-    req.write(filePart("image", png).subarray(0, 200));
-    await new Promise((ok) => setTimeout(ok, 100));
-    req.destroy();
-    const end = Date.now() + 5000;
-    while (!svc.logs.some((l) => l.event === "request_aborted") && Date.now() < end) {
-      await new Promise((ok) => setTimeout(ok, 20));
+    for (const [i, [type, start]] of uploads.entries()) {
+      const { req, response } = startPost(server.port, "/classify", {
+        "content-type": type,
+        "content-length": "100000",
+      });
+      response.catch(() => {});
+      req.write(start);
+      await new Promise((ok) => setTimeout(ok, 100));
+      req.destroy();
+      const end = Date.now() + 5000;
+      while (svc.logs.filter((l) => l.event === "request_aborted").length <= i) {
+        if (Date.now() > end) assert.fail(`no request_aborted for ${type}`);
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
     }
   } finally {
     await server.close();
   }
   const aborted = svc.logs.filter((l) => l.event === "request_aborted");
-  assert.equal(aborted.length, 1, JSON.stringify(svc.logs));
-  assert.equal(aborted[0].fields.path, "/classify");
-  assert.ok(!JSON.stringify(aborted[0].fields).includes("    at "), "no stack trace");
+  assert.equal(aborted.length, 2, JSON.stringify(svc.logs));
+  for (const entry of aborted) {
+    assert.equal(entry.fields.path, "/classify");
+    assert.ok(!JSON.stringify(entry.fields).includes("    at "), "no stack trace");
+  }
   assert.equal(svc.logs.filter((l) => l.event === "request_error").length, 0);
   const text = await metricsText();
-  assert.match(text, /cgnn_http_errors_total\{[^}]*code="client_closed_request"[^}]*\} 1/);
+  assert.match(text, /cgnn_http_errors_total\{[^}]*code="client_closed_request"[^}]*\} 2/);
   assert.doesNotMatch(text, /code="internal"/);
-  assert.match(text, /cgnn_http_requests_total\{[^}]*status="499"[^}]*\} 1/);
+  assert.match(text, /cgnn_http_requests_total\{[^}]*status="499"[^}]*\} 2/);
 });
 
 /** A 28×28 JPEG whose frame header is rewritten to claim `width` × `height`. */
