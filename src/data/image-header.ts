@@ -1,17 +1,12 @@
 // Format and stored size read from the first bytes of PNG, JPEG and GIF files, so that the pixel
-// and size limits apply before decoding and one sharp call is enough; null means "ask sharp".
+// and size limits apply before decoding and one sharp call is enough; null means "ask sharp". Also
+// the fewest bytes a JPEG of its declared size can have.
 
 export interface ImageHeader {
   format: "png" | "jpeg" | "gif";
   /** Size as stored, before any EXIF orientation. */
   width: number;
   height: number;
-  /**
-   * Fewest bytes a file of this declared size can have, where the format sets a floor (a
-   * Huffman-coded JPEG spends at least one bit on every 8×8 block); a shorter file cannot hold
-   * the pixels it declares: it is truncated or lies about its size.
-   */
-  minBytes?: number;
 }
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -55,7 +50,8 @@ function jpegMinBytes(bytes: Uint8Array, at: number, width: number, height: numb
   return Math.ceil(blocks / 8);
 }
 
-function jpegHeader(bytes: Uint8Array, view: DataView): ImageHeader | null {
+/** Offset and marker of a JPEG's frame header (SOFn), or null. */
+function jpegFrame(bytes: Uint8Array, view: DataView): { at: number; marker: number } | null {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
   let at = 2;
   while (at + 4 <= bytes.length) {
@@ -72,17 +68,34 @@ function jpegHeader(bytes: Uint8Array, view: DataView): ImageHeader | null {
     if (marker === 0xd9 || marker === 0xda) return null;
     const length = view.getUint16(at + 2);
     if (length < 2) return null;
-    if (isFrameMarker(marker)) {
-      if (at + 9 > bytes.length) return null;
-      const height = view.getUint16(at + 5);
-      const width = view.getUint16(at + 7);
-      const header: ImageHeader = { format: "jpeg", height, width };
-      if (isHuffmanFrame(marker)) header.minBytes = jpegMinBytes(bytes, at, width, height);
-      return header;
-    }
+    if (isFrameMarker(marker)) return at + 9 > bytes.length ? null : { at, marker };
     at += 2 + length;
   }
   return null;
+}
+
+function jpegHeader(bytes: Uint8Array, view: DataView): ImageHeader | null {
+  const frame = jpegFrame(bytes, view);
+  if (!frame) return null;
+  return {
+    format: "jpeg",
+    height: view.getUint16(frame.at + 5),
+    width: view.getUint16(frame.at + 7),
+  };
+}
+
+/**
+ * Fewest bytes a file of the size its header declares can have, where the format sets a floor:
+ * a Huffman-coded JPEG spends at least one bit on every 8×8 block of every component. A shorter
+ * file cannot hold the pixels it declares (it is truncated, or lies about its size). 0: no floor.
+ */
+export function minImageBytes(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const frame = jpegFrame(bytes, view);
+  if (!frame || !isHuffmanFrame(frame.marker)) return 0;
+  const height = view.getUint16(frame.at + 5);
+  const width = view.getUint16(frame.at + 7);
+  return jpegMinBytes(bytes, frame.at, width, height);
 }
 
 /** The header of a PNG, JPEG or GIF file with a non-zero size; null for anything else. */

@@ -3,7 +3,7 @@
 // PNGs skip sharp (png-decode.ts); everything else takes one sharp call.
 import sharp, { type Metadata } from "sharp";
 import { type FramingOptions, type MnistInput, toMnistInput } from "./digit-framing.js";
-import { readImageHeader } from "./image-header.js";
+import { minImageBytes, readImageHeader } from "./image-header.js";
 import { decodePlainPng } from "./png-decode.js";
 import { resizeImages } from "./resize.js";
 
@@ -118,15 +118,13 @@ function checkPixels(width: number, height: number, maxPixels: number): void {
   }
 }
 
-/** A file shorter than its format allows for the size it declares (see ImageHeader.minBytes). */
-function checkDataHoldsSize(
-  header: { minBytes?: number; width: number; height: number },
-  length: number,
-): void {
-  if (header.minBytes !== undefined && length < header.minBytes) {
+/** A file shorter than its format allows for the size it declares (see minImageBytes). */
+function checkDataHoldsSize(bytes: Uint8Array, width: number, height: number): void {
+  const needed = minImageBytes(bytes);
+  if (bytes.length < needed) {
     throw new ImageError(
       "undecodable",
-      `image declares ${header.width}×${header.height} pixels but its ${length} bytes cannot hold them (at least ${header.minBytes} needed): truncated or corrupt`,
+      `image declares ${width}×${height} pixels but its ${bytes.length} bytes cannot hold them (at least ${needed} needed): truncated or corrupt`,
     );
   }
 }
@@ -207,11 +205,10 @@ export async function decodeImage(
   const minSide = options.minSide ?? DEFAULT_MIN_SIDE;
   const maxSide = options.maxSide ?? DEFAULT_MAX_SIDE;
   if (bytes.length === 0) throw new ImageError("undecodable", "empty image");
-  const header = await probe(bytes, maxPixels);
-  const { format, width, height } = header;
+  const { format, width, height } = await probe(bytes, maxPixels);
   checkPixels(width, height, maxPixels);
   checkSides(width, height, minSide);
-  checkDataHoldsSize(header, bytes.length);
+  if (format === "jpeg") checkDataHoldsSize(bytes, width, height);
   const small = format === "png" && width <= maxSide && height <= maxSide;
   const raw =
     (small && decodePlainPng(bytes, Math.min(maxPixels, JS_PNG_MAX_PIXELS))) ||
