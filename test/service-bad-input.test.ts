@@ -18,8 +18,9 @@ let svc: TestService;
 let png: Buffer;
 
 before(async () => {
-  // 5000×4999 must pass the per-image and per-request pixel limits to reach the decoder.
-  svc = await startTestService({ engine: "microbatch", maxImagePixels: 30_000_000 });
+  // The default engine (decoding in the pool workers). 5000×4999 must pass the per-image and
+  // per-request pixel limits to reach the decoder.
+  svc = await startTestService({ engine: "pool", maxImagePixels: 30_000_000 });
   assert.equal(await svc.load(), true);
   png = await digitPng((await digitsByClass(1))[7]);
 });
