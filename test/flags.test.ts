@@ -104,7 +104,7 @@ test("choices, required flags and strings", () => {
     () => parse("--arch", "mnist7", "--optimizer", "rmsprop"),
     usageError(/^--optimizer must be one of adam, sgd, got "rmsprop"$/),
   );
-  assert.throws(() => parse(), usageError(/^--arch is required \(the architecture\)$/));
+  assert.throws(() => parse(), usageError(/^--arch is required \(one of mnist7, mnist28\)$/));
   assert.throws(
     () => parse("--arch", "mnist7", "--out="),
     usageError(/^--out must be a non-empty string, got ""$/),
@@ -160,16 +160,16 @@ test("--help is generated from the table", () => {
   assert.ok(!wantsHelp(["--epochs", "3"]));
   const help = helpText("tsx scripts/x.ts --arch A [flags]", "Trains x.", TABLE);
   assert.match(help, /^usage: tsx scripts\/x\.ts --arch A \[flags\]\nTrains x\.\n\nflags:\n/);
-  assert.match(help, /\n {2}--epochs N +training epochs \(an integer ≥ 1; default 5\)\n/);
-  assert.match(help, /\n {2}--optimizer adam\|sgd +the optimiser \(default adam\)\n/);
-  assert.match(help, /\n {2}--arch mnist7\|mnist28 +the architecture \(required\)\n/);
+  assert.match(help, /\n {2}--epochs N +training epochs \[an integer ≥ 1; default 5\]\n/);
+  assert.match(help, /\n {2}--optimizer adam\|sgd +the optimiser \[default adam\]\n/);
+  assert.match(help, /\n {2}--arch mnist7\|mnist28 +the architecture \[required\]\n/);
   assert.match(help, /\n {2}--out DIR +output folder\n/);
   assert.match(help, /\n {2}--resume +continue from the checkpoint\n/);
   assert.match(
     help,
-    /--workers A,B,… +worker counts \(a comma-separated list \(each an integer ≥ 1\); default 1,2\)/,
+    /--workers A,B,… +worker counts \[a comma-separated list \(each an integer ≥ 1\); default 1,2\]/,
   );
-  assert.match(help, /--variant NAME=JSON +NAME=JSON \(repeatable\)/);
+  assert.match(help, /--variant NAME=JSON +NAME=JSON \[repeatable\]/);
   assert.match(help, /\n {2}--help +this text\n$/);
   for (const name of Object.keys(TABLE)) assert.match(help, new RegExp(`\\n  --${name}\\b`));
 });

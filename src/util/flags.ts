@@ -234,8 +234,10 @@ export function parseFlags<const T extends FlagTable>(
     if (spec.kind === "boolean") values[name] = raw !== undefined;
     else if (spec.kind === "repeat") values[name] = raw ?? [];
     else if (raw !== undefined) values[name] = checkedValue(name, spec, raw[0]);
-    else if (spec.required) throw new CliError(`--${name} is required (${spec.help})`);
-    else values[name] = spec.default === undefined ? undefined : structuredClone(spec.default);
+    else if (spec.required) {
+      const what = spec.kind === "string" || spec.kind === "list" ? spec.help : describe(spec);
+      throw new CliError(`--${name} is required (${what})`);
+    } else values[name] = spec.default === undefined ? undefined : structuredClone(spec.default);
   }
   return values as FlagValues<T>;
 }
@@ -261,7 +263,7 @@ function notes(spec: FlagSpec): string {
     const d = spec.default;
     parts.push(`default ${Array.isArray(d) ? d.join(",") : d}`);
   }
-  return parts.length ? ` (${parts.join("; ")})` : "";
+  return parts.length ? ` [${parts.join("; ")}]` : "";
 }
 
 /** The generated --help: usage line, what the script does, then one line per flag. */
