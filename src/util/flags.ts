@@ -223,9 +223,6 @@ export function parseFlags<const T extends FlagTable>(
     } else if (token.value === undefined || (!token.inlineValue && token.value.startsWith("--"))) {
       throw new CliError(`--${token.name} needs a value (${describeFlag(spec) || spec.help})`);
     }
-    if (spec.kind !== "repeat" && given.has(token.name)) {
-      throw new CliError(`--${token.name} is given twice`);
-    }
     given.set(token.name, [...(given.get(token.name) ?? []), token.value ?? "true"]);
   }
   const values: Record<string, unknown> = {};
@@ -233,7 +230,8 @@ export function parseFlags<const T extends FlagTable>(
     const raw = given.get(name);
     if (spec.kind === "boolean") values[name] = raw !== undefined;
     else if (spec.kind === "repeat") values[name] = raw ?? [];
-    else if (raw !== undefined) values[name] = checkedValue(name, spec, raw[0]);
+    // Given twice: the last one counts (a command line can override what it starts with).
+    else if (raw !== undefined) values[name] = checkedValue(name, spec, raw[raw.length - 1]);
     else if (spec.required) {
       const what = spec.kind === "string" || spec.kind === "list" ? spec.help : describe(spec);
       throw new CliError(`--${name} is required (${what})`);
