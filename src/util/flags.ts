@@ -2,140 +2,30 @@
 // one wording for every bad value and one exit code (2) for usage errors (see cli.ts).
 import { parseArgs } from "node:util";
 import { CliError } from "./cli.js";
+import { helpText } from "./flag-help.js";
+import {
+  describe,
+  describeFlag,
+  type ElementSpec,
+  type FlagSpec,
+  type FlagTable,
+  type FlagValues,
+} from "./flag-table.js";
 
-interface Described {
-  /** One line for --help. */
-  help: string;
-  /** The value's placeholder in --help (default: N, X, NAME or the choices). */
-  arg?: string;
-}
-interface Bounds {
-  min?: number;
-  max?: number;
-  /** Values must be strictly greater than this. */
-  above?: number;
-}
+export { helpText } from "./flag-help.js";
+export {
+  boolean,
+  choice,
+  describe,
+  type FlagTable,
+  type FlagValues,
+  int,
+  list,
+  number,
+  repeat,
+  string,
+} from "./flag-table.js";
 
-/** What one value (or one element of a list) may be. */
-export type ElementSpec =
-  | ({ kind: "int" } & Bounds)
-  | ({ kind: "number" } & Bounds)
-  | { kind: "string" }
-  | { kind: "choice"; choices: readonly string[] };
-
-export type FlagSpec =
-  | (ElementSpec & Described & { default?: number | string; required?: boolean })
-  | ({ kind: "boolean" } & Described)
-  | ({ kind: "repeat" } & Described)
-  | ({
-      kind: "list";
-      of: ElementSpec;
-      /** Exactly this many elements. */
-      length?: number;
-      default?: readonly (number | string)[];
-      required?: boolean;
-    } & Described);
-
-export type FlagTable = Record<string, FlagSpec>;
-
-type ElementValue<E> = E extends { kind: "int" | "number" }
-  ? number
-  : E extends { kind: "choice"; choices: readonly (infer C)[] }
-    ? C
-    : string;
-type Always<F> = F extends { default: unknown }
-  ? true
-  : F extends { required: true }
-    ? true
-    : false;
-type FlagValue<F> = F extends { kind: "boolean" }
-  ? boolean
-  : F extends { kind: "repeat" }
-    ? string[]
-    : F extends { kind: "list"; of: infer E }
-      ? Always<F> extends true
-        ? ElementValue<E>[]
-        : ElementValue<E>[] | undefined
-      : Always<F> extends true
-        ? ElementValue<F>
-        : ElementValue<F> | undefined;
-
-/** The typed values of a table: `--fan-ins` becomes `values["fan-ins"]`. */
-export type FlagValues<T extends FlagTable> = { -readonly [K in keyof T]: FlagValue<T[K]> };
-
-type Options<F> = Omit<F, "kind" | "help">;
-
-/** An integer flag, e.g. `int("worker threads", { default: 2, min: 1 })`. */
-export const int = <const O extends Options<Extract<FlagSpec, { kind: "int" }>>>(
-  help: string,
-  options?: O,
-) => ({ kind: "int" as const, help, ...(options as O) });
-/** A finite number flag. */
-export const number = <const O extends Options<Extract<FlagSpec, { kind: "number" }>>>(
-  help: string,
-  options?: O,
-) => ({ kind: "number" as const, help, ...(options as O) });
-/** A free-form string flag (a path, a name). */
-export const string = <const O extends Options<Extract<FlagSpec, { kind: "string" }>>>(
-  help: string,
-  options?: O,
-) => ({ kind: "string" as const, help, ...(options as O) });
-/** One of a fixed set of values. */
-export const choice = <
-  const C extends readonly string[],
-  const O extends Omit<Options<Extract<FlagSpec, { kind: "choice" }>>, "choices">,
->(
-  choices: C,
-  help: string,
-  options?: O,
-) => ({ kind: "choice" as const, choices, help, ...(options as O) });
-/** A switch: present or not. */
-export const boolean = (help: string) => ({ kind: "boolean" as const, help });
-/** A flag that may be given several times; every value, in order (none: []). */
-export const repeat = (help: string, arg?: string) => ({ kind: "repeat" as const, help, arg });
-/** A comma-separated list, each element checked as `of`. */
-export const list = <
-  const E extends ElementSpec,
-  const O extends Omit<Options<Extract<FlagSpec, { kind: "list" }>>, "of">,
->(
-  of: E,
-  help: string,
-  options?: O,
-) => ({ kind: "list" as const, of, help, ...(options as O) });
-
-function describeBounds(noun: string, b: Bounds): string {
-  if (b.min !== undefined && b.max !== undefined) return `${noun} in ${b.min}..${b.max}`;
-  if (b.above !== undefined)
-    return `${noun} > ${b.above}${b.max === undefined ? "" : ` and ≤ ${b.max}`}`;
-  if (b.min !== undefined) return `${noun} ≥ ${b.min}`;
-  if (b.max !== undefined) return `${noun} ≤ ${b.max}`;
-  return noun;
-}
-
-/** What a value must be, as the one error wording says it: "an integer ≥ 1", "one of a, b". */
-export function describe(spec: ElementSpec): string {
-  switch (spec.kind) {
-    case "int":
-      return describeBounds("an integer", spec);
-    case "number":
-      return describeBounds("a number", spec);
-    case "choice":
-      return `one of ${spec.choices.join(", ")}`;
-    case "string":
-      return "a non-empty string";
-  }
-}
-
-function describeFlag(spec: FlagSpec): string {
-  if (spec.kind === "boolean" || spec.kind === "repeat") return "";
-  if (spec.kind !== "list") return describe(spec);
-  const each = `(each ${describe(spec.of)})`;
-  return spec.length === undefined
-    ? `a comma-separated list ${each}`
-    : `${spec.length} comma-separated values ${each}`;
-}
-
-/** One value checked against its spec; undefined when it does not fit. */
 function convert(spec: ElementSpec, raw: string): number | string | undefined {
   if (spec.kind === "string") return raw === "" ? undefined : raw;
   if (spec.kind === "choice") return spec.choices.includes(raw) ? raw : undefined;
@@ -240,47 +130,6 @@ export function parseFlags<const T extends FlagTable>(
   return values as FlagValues<T>;
 }
 
-function placeholder(spec: FlagSpec): string {
-  if (spec.kind === "boolean") return "";
-  if (spec.arg) return ` ${spec.arg}`;
-  if (spec.kind === "choice") return ` ${spec.choices.join("|")}`;
-  if (spec.kind === "list")
-    return spec.of.kind === "choice" ? ` ${spec.of.choices.join(",")}` : " A,B,…";
-  if (spec.kind === "int") return " N";
-  if (spec.kind === "number") return " X";
-  return " VALUE";
-}
-
-function notes(spec: FlagSpec): string {
-  const parts: string[] = [];
-  if (spec.kind === "list") parts.push(describeFlag(spec));
-  else if (spec.kind === "int" || spec.kind === "number") parts.push(describe(spec));
-  else if (spec.kind === "repeat") parts.push("repeatable");
-  if ("required" in spec && spec.required) parts.push("required");
-  if ("default" in spec && spec.default !== undefined) {
-    const d = spec.default;
-    parts.push(`default ${Array.isArray(d) ? d.join(",") : d}`);
-  }
-  return parts.length ? ` [${parts.join("; ")}]` : "";
-}
-
-/** The generated --help: usage line, what the script does, then one line per flag. */
-export function helpText(usage: string, summary: string, table: FlagTable): string {
-  const rows = Object.entries(table).map(([name, spec]) => [
-    `--${name}${placeholder(spec)}`,
-    `${spec.help}${notes(spec)}`,
-  ]);
-  rows.push(["--help", "this text"]);
-  const width = Math.min(32, Math.max(...rows.map(([left]) => left.length)));
-  const lines = rows.map(([left, right]) =>
-    left.length > width
-      ? `  ${left}\n  ${" ".repeat(width)}  ${right}`
-      : `  ${left.padEnd(width)}  ${right}`,
-  );
-  return `usage: ${usage}\n${summary}\n\nflags:\n${lines.join("\n")}\n`;
-}
-
-/** A script's flags: prints --help and exits 0 when asked, else parses (CliError → exit 2). */
 export function readFlags<const T extends FlagTable>(
   script: { usage: string; summary: string },
   table: T,
