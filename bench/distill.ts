@@ -1,65 +1,68 @@
 // Times one level-1 MNIST distillation subset (≈104 real images, 10 synthetic) per ConvNet width,
 // wall and CPU, to size the CPU config: prints one JSON line per width.
-import { parseArgs } from "node:util";
 import { loadDataset } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { distillSubset } from "../src/distill/dm.js";
 import { planDistillation, subsetSeed } from "../src/distill/plan.js";
 import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initBackend } from "../src/nn/backend.js";
+import { runScript } from "../src/util/cli.js";
+import { int, list, readFlags } from "../src/util/flags.js";
 
-const { values } = parseArgs({
-  options: {
-    widths: { type: "string", default: "16,32" },
-    iterations: { type: "string", default: "20" },
-  },
-});
-const iterations = Number(values.iterations);
-const widths = values.widths.split(",").map(Number);
-if (!Number.isInteger(iterations) || iterations < 1 || widths.some((w) => !(w >= 1))) {
-  process.stderr.write("bench/distill: --widths N,N and --iterations N must be positive\n");
-  process.exit(2);
-}
-const backend = await initBackend();
-const data = await loadDataset("mnist", "train");
-const plan = planDistillation(data.labels, 10, [10, 6, 5, 5, 4], 1);
-const members = plan.levels[0].members[0];
-const labels = members.flatMap((m, c) => m.map(() => c));
-const images = new Float32Array(labels.length * 784);
-members.flat().forEach((index, k) => {
-  images.set(data.images.subarray(index * 784, (index + 1) * 784), k * 784);
-});
-const problem = {
-  images,
-  labels,
-  classes: 10,
-  shape: [28, 28, 1] as [number, number, number],
-  seed: subsetSeed(1, 1, 0),
+const FLAGS = {
+  widths: list({ kind: "int", min: 1 }, "ConvNet widths, one line each", { default: [16, 32] }),
+  iterations: int("iterations timed per width", { default: 20, min: 1 }),
 };
-for (const width of widths) {
-  const config = {
-    iterations,
-    width,
-    ...DM_DEFAULTS,
-    ...MNIST_NORMALIZATION,
+
+const SCRIPT = {
+  usage: "tsx bench/distill.ts [--widths 16,32] [--iterations 20]",
+  summary:
+    "Times one level-1 MNIST distillation subset per ConvNet width, wall and CPU (JSON lines).",
+};
+
+runScript("bench/distill", async () => {
+  const { widths, iterations } = readFlags(SCRIPT, FLAGS);
+  const backend = await initBackend();
+  const data = await loadDataset("mnist", "train");
+  const plan = planDistillation(data.labels, 10, [10, 6, 5, 5, 4], 1);
+  const members = plan.levels[0].members[0];
+  const labels = members.flatMap((m, c) => m.map(() => c));
+  const images = new Float32Array(labels.length * 784);
+  members.flat().forEach((index, k) => {
+    images.set(data.images.subarray(index * 784, (index + 1) * 784), k * 784);
+  });
+  const problem = {
+    images,
+    labels,
+    classes: 10,
+    shape: [28, 28, 1] as [number, number, number],
+    seed: subsetSeed(1, 1, 0),
   };
-  distillSubset(problem, { ...config, iterations: 1 });
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  distillSubset(problem, config);
-  const wall = (performance.now() - start) / 1000;
-  const used = process.cpuUsage(cpu);
-  const cpuSeconds = (used.user + used.system) / 1e6;
-  process.stdout.write(
-    `${JSON.stringify({
-      bench: "distill-subset",
-      backend: backend.name,
-      width,
+  for (const width of widths) {
+    const config = {
       iterations,
-      realImages: labels.length,
-      wallSeconds: +wall.toFixed(3),
-      cpuSeconds: +cpuSeconds.toFixed(3),
-      msPerIteration: +((wall * 1000) / iterations).toFixed(1),
-    })}\n`,
-  );
-}
+      width,
+      ...DM_DEFAULTS,
+      ...MNIST_NORMALIZATION,
+    };
+    distillSubset(problem, { ...config, iterations: 1 });
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    distillSubset(problem, config);
+    const wall = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
+    const cpuSeconds = (used.user + used.system) / 1e6;
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: "distill-subset",
+        backend: backend.name,
+        width,
+        iterations,
+        realImages: labels.length,
+        wallSeconds: +wall.toFixed(3),
+        cpuSeconds: +cpuSeconds.toFixed(3),
+        msPerIteration: +((wall * 1000) / iterations).toFixed(1),
+      })}\n`,
+    );
+  }
+});

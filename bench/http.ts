@@ -1,18 +1,39 @@
 // HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
 // (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load.
-// Usage: tsx bench/http.ts [--models-dir models | --tiny] [--duration 5] [--connections 1,16,64]
-//        [--engine pool|microbatch] [--workers 2] [--threads 1] [--image mnist28|paper112|jpeg112]
-//        [--endpoints /classify,/taylornet/predict]
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import autocannon, { type Result } from "autocannon";
-import { CliError, choiceFlag, intFlag, main, parseCli } from "../src/util/cli.js";
+import { CliError, runScript } from "../src/util/cli.js";
+import { boolean, choice, int, list, readFlags, string } from "../src/util/flags.js";
 import { buildModelsDir, digitJpeg, digitPng, digitsByClass } from "../test/service-fixture.js";
 
 const IMAGES = ["mnist28", "paper112", "jpeg112"] as const;
 const ENDPOINTS = ["/classify", "/taylornet/predict"] as const;
+
+const FLAGS = {
+  "models-dir": string("the models folder served", { default: "models", arg: "DIR" }),
+  tiny: boolean("serve tiny test models built for the run instead of --models-dir"),
+  duration: int("seconds per load level", { default: 5, min: 1, max: 600 }),
+  connections: list({ kind: "int", min: 1, max: 1024 }, "concurrent connections, one line each", {
+    default: [1, 16, 64],
+  }),
+  engine: choice(["pool", "microbatch"], "the service's inference engine", { default: "pool" }),
+  workers: int("inference worker threads per model (pool)", { default: 2, min: 1, max: 64 }),
+  threads: int("onnxruntime intra-op threads per session", { default: 1, min: 1, max: 64 }),
+  image: choice(IMAGES, "the upload", { default: "mnist28" }),
+  endpoints: list({ kind: "choice", choices: ENDPOINTS }, "endpoints loaded", {
+    default: [...ENDPOINTS],
+  }),
+};
+
+const SCRIPT = {
+  usage:
+    "tsx bench/http.ts [--models-dir models | --tiny] [--duration 5] [--connections 1,16,64] [flags]",
+  summary:
+    "Starts the service as a child on 127.0.0.1 and loads it with autocannon: one JSON line per (endpoint, connections), plus /healthz under /classify load.",
+};
 
 /** The upload: an MNIST test digit as a 28×28 PNG, or ×4 as dark ink on light paper (PNG or JPEG). */
 async function uploadBody(image: (typeof IMAGES)[number]): Promise<Buffer> {
@@ -36,8 +57,7 @@ function freePort(): Promise<number> {
 async function waitReady(url: string, child: ChildProcess, timeoutMs = 180_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (child.exitCode !== null)
-      throw new CliError(`the service exited with code ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`the service exited with code ${child.exitCode}`);
     const ok = await fetch(`${url}/readyz`).then(
       (r) => r.ok,
       () => false,
@@ -45,7 +65,7 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs = 180_000):
     if (ok) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new CliError(`the service was not ready after ${timeoutMs / 1000} s`);
+  throw new Error(`the service was not ready after ${timeoutMs / 1000} s`);
 }
 
 function load(
@@ -123,30 +143,11 @@ function line(
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
 
-main(async () => {
-  const flags = parseCli({
-    "models-dir": { type: "string" },
-    tiny: { type: "boolean" },
-    duration: { type: "string" },
-    connections: { type: "string" },
-    engine: { type: "string" },
-    workers: { type: "string" },
-    threads: { type: "string" },
-    image: { type: "string" },
-    endpoints: { type: "string" },
-  });
-  const duration = intFlag(flags.duration, "duration", 5, { min: 1, max: 600 });
-  const levels = (flags.connections ?? "1,16,64")
-    .split(",")
-    .map((c) => intFlag(c, "connections", 1, { min: 1, max: 1024 }));
-  const engine = choiceFlag(flags.engine, "engine", ["pool", "microbatch"] as const, "pool");
-  const workers = intFlag(flags.workers, "workers", 2, { min: 1, max: 64 });
-  const threads = intFlag(flags.threads, "threads", 1, { min: 1, max: 64 });
-  const image = choiceFlag(flags.image, "image", IMAGES, "mnist28");
-  const endpoints = (flags.endpoints ?? ENDPOINTS.join(","))
-    .split(",")
-    .map((e) => choiceFlag(e, "endpoints", ENDPOINTS, "/classify"));
-  let modelsDir = flags["models-dir"] ?? "models";
+runScript("bench/http", async () => {
+  const flags = readFlags(SCRIPT, FLAGS);
+  const { duration, engine, workers, threads, image, endpoints } = flags;
+  const levels = flags.connections;
+  let modelsDir = flags["models-dir"];
   const fixture = flags.tiny ? await buildModelsDir() : undefined;
   if (fixture) modelsDir = fixture.dir;
   if (!existsSync(join(modelsDir, "manifest.json"))) {

@@ -5,7 +5,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
 import { forward } from "../src/nn/forward.js";
@@ -18,6 +17,23 @@ import { writeOnnxModel } from "../src/onnx/export.js";
 import { createInferenceEngine, type InferenceEngine } from "../src/onnx/inference.js";
 import { loadOnnxModel } from "../src/onnx/runtime.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
+import { input, runScript } from "../src/util/cli.js";
+import { boolean, number, readFlags, repeat } from "../src/util/flags.js";
+
+const FLAGS = {
+  checkpoint: repeat(
+    "benchmark this checkpoint (default: random-weight ResNet18 w16, TaylorNet mnist7 and mnist28)",
+    "FILE",
+  ),
+  seconds: number("seconds per case", { default: 1.5, above: 0 }),
+  "skip-engines": boolean("skip the worker pool vs micro-batching comparison"),
+};
+
+const SCRIPT = {
+  usage: "tsx bench/infer.ts [--checkpoint FILE ...] [--seconds 1.5] [--skip-engines]",
+  summary:
+    "Inference speed: onnxruntime vs tfjs-wasm per model at batch 1 and 64, the CG export variants, and the serving engines (JSON lines).",
+};
 
 const resnet18 = resnetSpec({
   depth: 18,
@@ -213,18 +229,11 @@ async function cgModes(c: Case, dir: string, seconds: number) {
 }
 
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      checkpoint: { type: "string", multiple: true },
-      seconds: { type: "string", default: "1.5" },
-      "skip-engines": { type: "boolean", default: false },
-    },
-  });
-  const seconds = Number(values.seconds);
-  if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, got ${values.seconds}`);
+  const values = readFlags(SCRIPT, FLAGS);
+  const { seconds } = values;
   const cases: Case[] = [];
-  for (const path of values.checkpoint ?? []) {
-    const { spec, weights } = await loadCheckpoint(path);
+  for (const path of values.checkpoint) {
+    const { spec, weights } = await input(loadCheckpoint(path));
     cases.push({ spec, weights });
   }
   if (cases.length === 0) {
@@ -252,7 +261,4 @@ async function main() {
   }
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`bench/infer: ${error.message}\n`);
-  process.exit(2);
-});
+runScript("bench/infer", main);

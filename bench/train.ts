@@ -1,8 +1,6 @@
 // Training throughput: one JSON line per (model, backend, workers, batch) case with images/s
 // and GFLOP/s (forward + both gradients counted analytically from the spec).
-// Usage: tsx bench/train.ts [--model conv64,mnist7,...] [--workers 1,2] [--batch 64]
-//        [--steps 4] [--stock] [--backend wasm] [--engine tfjs,ort]
-// With --engine ort, "workers" is onnxruntime's intra-op thread count (one session, no workers).
+// tfjs cases run --workers worker threads; ort cases one session with --threads intra-op threads.
 import type { Dataset } from "../src/data/dataset.js";
 import { BACKENDS, initBackend } from "../src/nn/backend.js";
 import { setStockGradients } from "../src/nn/kernels/register.js";
@@ -17,7 +15,8 @@ import { rng } from "../src/nn/weights.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import type { EngineKind } from "../src/train/parallel.js";
 import { train } from "../src/train/trainer.js";
-import { CliError, choiceFlag, intFlag, main, parseCli } from "../src/util/cli.js";
+import { runScript } from "../src/util/cli.js";
+import { boolean, choice, int, list, readFlags } from "../src/util/flags.js";
 
 type SpecFactory = () => Promise<ModelSpec>;
 
@@ -92,33 +91,38 @@ function synthetic(spec: ModelSpec, count: number): Dataset {
   return { name: "synthetic", images, labels, count, height, width, channels, classes };
 }
 
-main(async () => {
-  const v = parseCli({
-    model: { type: "string" },
-    workers: { type: "string" },
-    batch: { type: "string" },
-    steps: { type: "string" },
-    stock: { type: "boolean" },
-    backend: { type: "string" },
-    engine: { type: "string" },
-  });
-  const names = (v.model ?? "conv64").split(",");
-  for (const n of names) {
-    if (!MODELS[n])
-      throw new CliError(`unknown --model ${n}; known: ${Object.keys(MODELS).join(", ")}`);
-  }
-  const workerCounts = (v.workers ?? "1,2")
-    .split(",")
-    .map((w) => intFlag(w, "workers", 1, { min: 1, max: 16 }));
-  const batch = intFlag(v.batch, "batch", 64, { min: 1 });
-  const steps = intFlag(v.steps, "steps", 4, { min: 1 });
-  const engines = (v.engine ?? "tfjs").split(",").map((e) => {
-    if (e !== "tfjs" && e !== "ort") throw new CliError(`unknown --engine ${e}; known: tfjs, ort`);
-    return e as EngineKind;
-  });
-  const backend =
-    v.backend === undefined ? undefined : choiceFlag(v.backend, "backend", BACKENDS, "wasm");
-  const choice = await initBackend(backend);
+const FLAGS = {
+  model: list({ kind: "choice", choices: Object.keys(MODELS) }, "models, one line each", {
+    default: ["conv64"],
+  }),
+  engine: list({ kind: "choice", choices: ["tfjs", "ort"] as const }, "training engines", {
+    default: ["tfjs"],
+  }),
+  workers: list({ kind: "int", min: 1, max: 16 }, "tfjs engine: worker-thread counts", {
+    default: [1, 2],
+  }),
+  threads: list({ kind: "int", min: 1, max: 16 }, "ort engine: intra-op thread counts", {
+    default: [1, 2],
+  }),
+  batch: int("batch size", { default: 64, min: 1 }),
+  steps: int("timed steps (one epoch)", { default: 4, min: 1 }),
+  stock: boolean("add a tfjs case with tfjs's stock gradients"),
+  backend: choice(BACKENDS, "tfjs backend (default: CGNN_BACKEND, else wasm)"),
+};
+
+const SCRIPT = {
+  usage:
+    "tsx bench/train.ts [--model conv64,mnist7,...] [--engine tfjs,ort] [--workers 1,2] [--threads 1,2] [flags]",
+  summary:
+    "Training throughput: one JSON line per (model, engine, workers or threads) case with images/s and GFLOP/s.",
+};
+
+runScript("bench/train", async () => {
+  const v = readFlags(SCRIPT, FLAGS);
+  const { batch, steps } = v;
+  const names = v.model;
+  const engines: EngineKind[] = v.engine;
+  const active = await initBackend(v.backend);
   for (const name of names) {
     const spec = await MODELS[name]();
     const data = synthetic(spec, batch * steps);
@@ -130,7 +134,8 @@ main(async () => {
         process.stderr.write(`bench/train: skipping ort for ${name}: unsupported ${reason}\n`);
         continue;
       }
-      for (const w of workerCounts) cases.push({ engine, workers: w, stock: false });
+      const counts = engine === "ort" ? v.threads : v.workers;
+      for (const w of counts) cases.push({ engine, workers: w, stock: false });
     }
     if (v.stock) cases.push({ engine: "tfjs", workers: 1, stock: true });
     for (const c of cases) {
@@ -155,7 +160,7 @@ main(async () => {
         engine: c.engine,
         ...(c.engine === "ort"
           ? { threads: c.workers }
-          : { backend: choice.name, workers: c.workers }),
+          : { backend: active.name, workers: c.workers }),
         batch,
         ...(c.stock ? { gradients: "stock" } : {}),
         imagesPerSec: Number(imagesPerSec.toFixed(1)),

@@ -7,15 +7,15 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
-import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
-import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
+import { LAMBDA_SCOPES } from "../src/distill/level-lambda.js";
+import { REPULSIONS } from "../src/distill/loss.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
 import { PlanError } from "../src/distill/plan.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { progressView } from "../src/distill/progress.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
-import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
+import { BACKENDS, initBackend } from "../src/nn/backend.js";
 import {
   type ReferenceLevel,
   type ReferenceSet,
@@ -23,48 +23,55 @@ import {
   referenceLevel,
   writeReferenceSet,
 } from "../src/references/reference-set.js";
-import { registerReferences } from "../src/references/register.js";
+import { checkRegistration, registerReferences } from "../src/references/register.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
-import { scriptFlags } from "../src/util/cli.js";
+import { CliError, input, runScript } from "../src/util/cli.js";
+import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
-const flags = scriptFlags("distill");
-const fail: (message: string) => never = flags.fail;
-const { number } = flags;
+const FLAGS = {
+  config: choice(Object.keys(PRESETS), "preset: fan-ins, iterations, width, limit", {
+    default: "cpu",
+  }),
+  data: string("the data set to distil (mnist, fashion, cifar10, idx:DIR)", { default: "mnist" }),
+  "fan-ins": list({ kind: "int", min: 1 }, "subsets merged per level (default: the preset's)"),
+  iterations: int("distribution-matching steps per subset (default: the preset's)", { min: 0 }),
+  width: int("ConvNet width (default: the preset's)", { min: 1 }),
+  lr: number(`step size (default ${DM_DEFAULTS.lr})`, { min: 0 }),
+  momentum: number(`momentum (default ${DM_DEFAULTS.momentum})`, { min: 0 }),
+  lambda: number(`λ of Eq. 5 (default ${DM_DEFAULTS.lambda})`, { min: 0 }),
+  "lambda-scope": choice(LAMBDA_SCOPES, "λ for the whole hierarchy or for every level", {
+    default: "hierarchy",
+  }),
+  repulsion: choice(REPULSIONS, "the between-class term", { default: "eq5" }),
+  init: choice(["real", "mean"], "start from real images or class means", { default: "real" }),
+  seed: int("seed of the plan and the subsets", { default: 1, min: 0 }),
+  workers: int("worker threads distilling subsets", { default: 2, min: 1 }),
+  "in-thread": boolean("distil in this thread instead of worker threads (debugging, tests)"),
+  limit: int("use the first N training images (default: the preset's)", { min: 1 }),
+  from: string("re-distil the upper levels of this reference set", { arg: "REFERENCES" }),
+  "from-level": int("…starting from its level L (with --from)", { min: 1, arg: "L" }),
+  out: string("the reference set; sheets and reports go beside it", {
+    default: "runs/distill/references.safetensors",
+    arg: "FILE",
+  }),
+  resume: boolean("continue from FILE.checkpoint"),
+  "checkpoint-seconds": number("checkpoint at most this often", { default: 60, min: 0 }),
+  manifest: string("register the set in this models folder's manifest (FILE inside it)", {
+    arg: "DIR",
+  }),
+  embedder: string("the manifest's embedder model to pair the set with (with --manifest)", {
+    arg: "NAME",
+  }),
+  backend: choice(BACKENDS, "tfjs backend", { default: "wasm" }),
+  "stop-after": int("stop after N subsets (tests)", { min: 1 }),
+};
 
-const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fan-ins 10,6,5,5,4]
-  [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--lambda-scope hierarchy|level] [--repulsion eq5|capped] [--init real|mean]
-  [--seed N] [--workers N]
-  [--limit N] [--from REFERENCES --from-level L] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
-  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
-
-function parseFlags() {
-  return flags.parse({
-    config: { type: "string", default: "cpu" },
-    data: { type: "string", default: "mnist" },
-    "fan-ins": { type: "string" },
-    iterations: { type: "string" },
-    width: { type: "string" },
-    lr: { type: "string" },
-    momentum: { type: "string" },
-    lambda: { type: "string" },
-    repulsion: { type: "string", default: "eq5" },
-    "lambda-scope": { type: "string", default: "hierarchy" },
-    init: { type: "string", default: "real" },
-    seed: { type: "string", default: "1" },
-    workers: { type: "string", default: "2" },
-    limit: { type: "string" },
-    from: { type: "string" },
-    "from-level": { type: "string" },
-    out: { type: "string", default: "runs/distill/references.safetensors" },
-    resume: { type: "boolean", default: false },
-    "checkpoint-seconds": { type: "string", default: "60" },
-    manifest: { type: "string" },
-    embedder: { type: "string" },
-    backend: { type: "string", default: "wasm" },
-    "stop-after": { type: "string" },
-    help: { type: "boolean", default: false },
-  });
-}
+const SCRIPT = {
+  usage: "tsx scripts/distill.ts [--config quick|cpu|paper] [--out FILE] [flags]",
+  summary:
+    "The five-level hierarchical distillation (Fig. 7): the reference set, PNG sheets and the intra-class similarity table.",
+};
 
 /** One level of a reference set as the data that the next levels are distilled from. */
 function levelAsDataset(set: ReferenceSet, level: ReferenceLevel): Dataset {
@@ -107,71 +114,62 @@ async function packageVersion(): Promise<string> {
   }
 }
 
-async function main() {
-  const values = parseFlags();
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+/** Every flag, path and combination the run depends on, checked before any work. */
+async function checkInvocation() {
+  const values = readFlags(SCRIPT, FLAGS);
   const preset = PRESETS[values.config];
-  if (!preset)
-    fail(`--config must be one of ${Object.keys(PRESETS).join(", ")}, got "${values.config}"`);
-  if (!(BACKENDS as readonly string[]).includes(values.backend)) {
-    fail(`--backend must be one of ${BACKENDS.join(", ")}, got "${values.backend}"`);
-  }
-  const fromLevel = number("from-level", values["from-level"], true, 1);
+  const fromLevel = values["from-level"];
   if ((values.from === undefined) !== (fromLevel === undefined)) {
-    fail("--from REFERENCES and --from-level L go together");
+    throw new CliError("--from REFERENCES and --from-level L go together");
   }
-  const fanIns = values["fan-ins"]
-    ? values["fan-ins"].split(",").map((f) => number("fan-ins", f.trim(), true, 1) as number)
-    : preset.fanIns.slice(fromLevel ?? 0);
-  if (fanIns.length === 0) fail(`--from-level ${fromLevel} leaves no level to distil`);
-  if (values.init !== "real" && values.init !== "mean") {
-    fail(`--init must be real or mean, got "${values.init}"`);
+  const fanIns = values["fan-ins"] ?? preset.fanIns.slice(fromLevel ?? 0);
+  if (fanIns.length === 0)
+    throw new CliError(`--from-level ${fromLevel} leaves no level to distil`);
+  if (values.embedder !== undefined && values.manifest === undefined) {
+    throw new CliError("--embedder NAME goes with --manifest DIR");
   }
-  if (!(REPULSIONS as readonly string[]).includes(values.repulsion)) {
-    fail(`--repulsion must be one of ${REPULSIONS.join(", ")}, got "${values.repulsion}"`);
-  }
-  if (!(LAMBDA_SCOPES as readonly string[]).includes(values["lambda-scope"])) {
-    fail(
-      `--lambda-scope must be one of ${LAMBDA_SCOPES.join(", ")}, got "${values["lambda-scope"]}"`,
+  await checkWritableOutput(values.out, { flag: "out", kind: "file" });
+  if (values.manifest !== undefined) {
+    const levels = Array.from({ length: (fromLevel ?? 0) + fanIns.length }, (_, i) => i + 1);
+    await input(
+      checkRegistration(values.manifest, values.out, levels, { embedder: values.embedder }),
     );
   }
-  const limit = number("limit", values.limit, true, 1) ?? preset.limit;
-  const workers = number("workers", values.workers, true, 0) as number;
+  return { values, preset, fromLevel, fanIns };
+}
+
+async function main() {
+  const { values, preset, fromLevel, fanIns } = await checkInvocation();
+  const limit = values.limit ?? preset.limit;
+  const workers = values["in-thread"] ? 0 : values.workers;
   const started = Date.now();
 
   let data: Dataset;
   let kept: ReferenceLevel[] = [];
-  try {
-    if (values.from && fromLevel) {
-      const source = await readReferenceSet(values.from);
-      kept = source.levels.filter((l) => l.level <= fromLevel);
-      data = levelAsDataset(source, referenceLevel(source, fromLevel));
-    } else {
-      data = firstN(await loadDataset(values.data, "train"), limit);
-    }
-  } catch (error) {
-    fail((error as Error).message);
+  if (values.from && fromLevel) {
+    const source = await input(readReferenceSet(values.from));
+    kept = source.levels.filter((l) => l.level <= fromLevel);
+    data = await input(() => levelAsDataset(source, referenceLevel(source, fromLevel)));
+  } else {
+    data = firstN(await input(loadDataset(values.data, "train")), limit);
   }
   const norm = dmNormalization(data.channels);
   const config: DistillConfig = {
     fanIns,
-    seed: number("seed", values.seed, true, 0) as number,
-    iterations: number("iterations", values.iterations, true, 0) ?? preset.iterations,
-    width: number("width", values.width, true, 1) ?? preset.width,
-    lr: number("lr", values.lr, false, 0) ?? DM_DEFAULTS.lr,
-    momentum: number("momentum", values.momentum, false, 0) ?? DM_DEFAULTS.momentum,
-    lambda: number("lambda", values.lambda, false, 0) ?? DM_DEFAULTS.lambda,
-    repulsion: values.repulsion as Repulsion,
-    lambdaScope: values["lambda-scope"] as LambdaScope,
+    seed: values.seed,
+    iterations: values.iterations ?? preset.iterations,
+    width: values.width ?? preset.width,
+    lr: values.lr ?? DM_DEFAULTS.lr,
+    momentum: values.momentum ?? DM_DEFAULTS.momentum,
+    lambda: values.lambda ?? DM_DEFAULTS.lambda,
+    repulsion: values.repulsion,
+    lambdaScope: values["lambda-scope"],
     ...(fromLevel ? { hierarchyLevels: fromLevel + fanIns.length } : {}),
     mean: norm.mean,
     std: norm.std,
     ...(values.init === "mean" ? { init: "mean" as const } : {}),
   };
-  const backend = values.backend as BackendName;
+  const backend = values.backend;
   await initBackend(backend);
   const out = values.out;
   const checkpoint = `${out}.checkpoint`;
@@ -196,8 +194,8 @@ async function main() {
         backend,
         checkpoint,
         resume: values.resume,
-        checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
-        stopAfter: number("stop-after", values["stop-after"], true, 1),
+        checkpointSeconds: values["checkpoint-seconds"],
+        stopAfter: values["stop-after"],
         onProgress: (p) =>
           view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
         onLevel: (level, seconds) => view.level(level + skipped, seconds),
@@ -205,7 +203,7 @@ async function main() {
     );
   } catch (error) {
     view.stop();
-    if (error instanceof PlanError) fail(error.message);
+    if (error instanceof PlanError) throw new CliError(error.message);
     throw error;
   }
   view.stop();
@@ -252,7 +250,7 @@ async function main() {
       await levelSheet(level, classes, shape),
     );
   }
-  const real = values.from ? await loadDataset(values.data, "train") : data;
+  const real = values.from ? await input(loadDataset(values.data, "train")) : data;
   const original = { level: 0, images: real.images, labels: real.labels, count: real.count };
   await writeFileAtomic(
     join(dir, `${stem}.fig9.png`),
@@ -279,7 +277,4 @@ async function main() {
   process.stdout.write(`${similarityMarkdown(rows)}\n`);
 }
 
-main().catch((error) => {
-  process.stderr.write(`distill: ${(error as Error).message}\n`);
-  process.exit(1);
-});
+runScript("distill", main);

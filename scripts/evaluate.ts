@@ -7,49 +7,36 @@ import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 import { writeJsonAtomic } from "../src/util/atomic-write.js";
-import { scriptFlags } from "../src/util/cli.js";
+import { input, runScript } from "../src/util/cli.js";
+import { boolean, int, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
-const flags = scriptFlags("evaluate");
-const fail: (message: string) => never = flags.fail;
+const FLAGS = {
+  embedder: string("the embedder checkpoint", { required: true, arg: "FILE" }),
+  references: string("the distilled reference set to score, level by level", { arg: "FILE" }),
+  data: string("mnist, fashion, cifar10 or idx:DIR", { default: "mnist" }),
+  limit: int("baselines: use the first N training images", { min: 1 }),
+  "test-limit": int("use the first N test images", { min: 1 }),
+  "no-baselines": boolean("skip the class-mean and 1-NN baselines"),
+  batch: int("embedding batch size", { default: 256, min: 1 }),
+  out: string("also write the JSON report here", { arg: "FILE" }),
+};
 
-const USAGE =
-  "usage: evaluate.ts --embedder CKPT [--references FILE] [--data mnist] [--limit N] [--test-limit N] [--no-baselines] [--batch 256] [--out FILE]";
-
-function positiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
-
-function parseFlags() {
-  return flags.parse({
-    embedder: { type: "string" },
-    references: { type: "string" },
-    data: { type: "string", default: "mnist" },
-    limit: { type: "string" },
-    "test-limit": { type: "string" },
-    "no-baselines": { type: "boolean", default: false },
-    batch: { type: "string", default: "256" },
-    out: { type: "string" },
-    help: { type: "boolean", default: false },
-  });
-}
+const SCRIPT = {
+  usage: "tsx scripts/evaluate.ts --embedder FILE [--references FILE] [flags]",
+  summary:
+    "Classification by angle: accuracy of an embedder + distilled references per level, and the class-mean and 1-NN baselines, as JSON.",
+};
 
 async function main() {
-  const values = parseFlags();
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  if (!values.embedder) fail("--embedder CKPT is required");
-  const limit = positiveInt("limit", values.limit);
-  const testLimit = positiveInt("test-limit", values["test-limit"]);
-  const batch = positiveInt("batch", values.batch);
+  const values = readFlags(SCRIPT, FLAGS);
+  const { limit, batch } = values;
+  const testLimit = values["test-limit"];
   const baselines = !values["no-baselines"];
+  if (values.out !== undefined)
+    await checkWritableOutput(values.out, { flag: "out", kind: "file" });
 
-  let inputs: Parameters<typeof evaluateByAngle>[0];
-  try {
+  const inputs: Parameters<typeof evaluateByAngle>[0] = await input(async () => {
     const embedder = await loadEmbedder(values.embedder);
     const allTest = await loadDataset(values.data, "test");
     const test = testLimit ? take(allTest, testLimit) : allTest;
@@ -59,18 +46,11 @@ async function main() {
       const allTrain = await loadDataset(values.data, "train");
       train = limit ? take(allTrain, limit) : allTrain;
     }
-    inputs = { embedder, test, references, train, batch };
-  } catch (error) {
-    fail((error as Error).message);
-  }
+    return { embedder, test, references, train, batch };
+  });
   await initBackend();
   const started = performance.now();
-  let result: ReturnType<typeof evaluateByAngle>;
-  try {
-    result = evaluateByAngle(inputs);
-  } catch (error) {
-    fail((error as Error).message);
-  }
+  const result = await input(() => evaluateByAngle(inputs));
   const report = {
     embedder: values.embedder,
     model: inputs.embedder.spec.name,
@@ -86,7 +66,4 @@ async function main() {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`evaluate: ${error.message.split("\n")[0]}\n`);
-  process.exit(1);
-});
+runScript("evaluate", main);

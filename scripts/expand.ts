@@ -1,6 +1,5 @@
 // "The network is a polynomial; show it": trains (seconds) or loads a tiny CG network and prints
 // its explicit polynomial in the input pixels, terms sorted by |coefficient|.
-import { writeFile } from "node:fs/promises";
 import * as tf from "@tensorflow/tfjs";
 import { loadDataset } from "../src/data/load.js";
 import { resizeDataset } from "../src/data/resize.js";
@@ -10,35 +9,33 @@ import { expandCgNetwork } from "../src/nn/polynomial.js";
 import type { ModelSpec } from "../src/nn/spec.js";
 import { gaussian, initWeights, rng, type Weights } from "../src/nn/weights.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
-import { scriptFlags } from "../src/util/cli.js";
+import { writeFileAtomic } from "../src/util/atomic-write.js";
+import { input, runScript } from "../src/util/cli.js";
+import { boolean, int, list, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
-const flags = scriptFlags("expand");
-const fail: (message: string) => never = flags.fail;
+const FLAGS = {
+  checkpoint: string("expand this trained CG network instead of training the tiny one", {
+    arg: "FILE",
+  }),
+  digits: list({ kind: "int", min: 0, max: 9 }, "the two MNIST digits told apart", {
+    length: 2,
+    default: [0, 1],
+  }),
+  synthetic: boolean("train on a synthetic rule (top half vs bottom half) instead of MNIST"),
+  limit: int("training images", { default: 2000, min: 1 }),
+  steps: int("Adam steps", { default: 300, min: 1 }),
+  seed: int("seed", { default: 0, min: 0 }),
+  top: int("terms printed per output, by |coefficient|", { default: 20, min: 1 }),
+  out: string("write every term as JSON here", { arg: "FILE.json" }),
+};
 
-const USAGE = `usage: expand.ts [--checkpoint FILE | [--digits 0,1] [--synthetic] [--limit 2000] [--steps 300] [--seed 0]]
-  [--top 20] [--out FILE.json]
-Without --checkpoint: trains Fig. 4(c)'s shape on 4×4 MNIST (area-resized): 16 pixels → CG(2,2,1,2,2)
-→ 2×2 → CG(2,2,1,2,2) → z, a logistic "first digit vs second digit" score, then expands z.`;
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${value}"`);
-  return n;
-}
-
-function parseFlags() {
-  return flags.parse({
-    checkpoint: { type: "string" },
-    digits: { type: "string", default: "0,1" },
-    synthetic: { type: "boolean", default: false },
-    limit: { type: "string", default: "2000" },
-    steps: { type: "string", default: "300" },
-    seed: { type: "string", default: "0" },
-    top: { type: "string", default: "20" },
-    out: { type: "string" },
-    help: { type: "boolean", default: false },
-  });
-}
+const SCRIPT = {
+  usage: "tsx scripts/expand.ts [--checkpoint FILE | --digits 0,1 [--synthetic]] [flags]",
+  summary: `Prints a CG network as its explicit polynomial in the input pixels. Without --checkpoint it
+trains Fig. 4(c)'s shape on 4×4 MNIST (area-resized): 16 pixels → CG(2,2,1,2,2) → 2×2 →
+CG(2,2,1,2,2) → z, a logistic "first digit vs second digit" score, then expands z.`,
+};
 
 const TINY: ModelSpec = {
   name: "cg-4x4-tiny",
@@ -127,32 +124,21 @@ function trainTiny(
 }
 
 async function main() {
-  const f = parseFlags();
-  if (f.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const top = positive("top", f.top);
-  const steps = positive("steps", f.steps);
-  const limit = positive("limit", f.limit);
-  const seed = Number(f.seed);
-  const digits = f.digits.split(",").map(Number) as [number, number];
-  if (digits.length !== 2 || digits.some((d) => !Number.isInteger(d) || d < 0 || d > 9)) {
-    fail(`--digits must be two digits like 0,1, got "${f.digits}"`);
-  }
+  const f = readFlags(SCRIPT, FLAGS);
+  const { top, steps, limit, seed } = f;
+  const digits = f.digits as [number, number];
+  if (f.out !== undefined) await checkWritableOutput(f.out, { flag: "out", kind: "file" });
   await initBackend(undefined, { quiet: true });
   let spec = TINY;
   let weights: Weights;
   let provenance: Record<string, unknown>;
   if (f.checkpoint) {
-    const ckpt = await loadCheckpoint(f.checkpoint).catch((error: Error) => fail(error.message));
+    const ckpt = await input(loadCheckpoint(f.checkpoint));
     spec = ckpt.spec;
     weights = ckpt.weights;
     provenance = { checkpoint: f.checkpoint };
   } else {
-    const data = await tinyData(digits, f.synthetic, limit, seed).catch((error: Error) =>
-      fail(error.message.split("\n")[0]),
-    );
+    const data = await input(tinyData(digits, f.synthetic, limit, seed));
     const trained = trainTiny(data.images, data.targets, data.count, steps, seed);
     weights = trained.weights;
     provenance = {
@@ -193,14 +179,11 @@ async function main() {
   });
   if (f.out) {
     const all = polys.map((p) => p.sortedTerms());
-    await writeFile(
+    await writeFileAtomic(
       f.out,
       JSON.stringify({ spec, provenance, variables: names, outputs: report, allTerms: all }),
     );
   }
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`expand: ${error.message.split("\n")[0]}\n`);
-  process.exit(1);
-});
+runScript("expand", main);

@@ -3,26 +3,51 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { updateManifest } from "../src/models/manifest.js";
+import { MANIFEST_FILE, readManifest, updateManifest } from "../src/models/manifest.js";
 import { outputShape } from "../src/nn/spec.js";
 import { NORMALIZED_OUTPUT, writeOnnxModel } from "../src/onnx/export.js";
 import { readOnnxModelMetadata } from "../src/onnx/runtime.js";
 import { loadCheckpoint, METRICS_FILE } from "../src/train/checkpoint.js";
+import { CliError, runScript } from "../src/util/cli.js";
+import { choice, list, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
-const USAGE =
-  "usage: export-onnx --checkpoint FILE --out FILE.onnx --name NAME --version V [--labels 0,1,...] [--role embedder|classifier] [--manifest DIR] [--metrics FILE.json] [--cg-mode auto|slice|matmul|depthwise]";
+const FLAGS = {
+  checkpoint: string("the trainer checkpoint (safetensors with metadata.spec)", {
+    required: true,
+    arg: "FILE",
+  }),
+  out: string("the ONNX file to write", { required: true, arg: "FILE.onnx" }),
+  name: string("the model's name (its manifest key)", { required: true }),
+  version: string("the model's version", { required: true, arg: "V" }),
+  labels: list({ kind: "string" }, "a classifier's labels, one per output", { arg: "0,1,…" }),
+  role: choice(["embedder", "classifier"], "default: from the spec's output"),
+  manifest: string("record the model in this models folder's manifest (--out inside it)", {
+    arg: "DIR",
+  }),
+  metrics: string("final metrics (default: metrics.json beside the checkpoint)", {
+    arg: "FILE.json",
+  }),
+  "cg-mode": choice(["auto", "slice", "matmul", "depthwise"], "how CG layers are emitted", {
+    default: "auto",
+  }),
+};
 
-class UsageError extends Error {}
+const SCRIPT = {
+  usage:
+    "tsx scripts/export-onnx.ts --checkpoint FILE --out FILE.onnx --name NAME --version V [flags]",
+  summary:
+    "Exports a trainer checkpoint to an ONNX model for serving, optionally recorded in models/manifest.json.",
+};
 
 async function readJsonFile(path: string): Promise<unknown> {
   const text = await readFile(path, "utf8").catch(() => {
-    throw new UsageError(`${path}: cannot read the metrics file`);
+    throw new CliError(`${path}: cannot read the metrics file`);
   });
   try {
     return JSON.parse(text);
   } catch {
-    throw new UsageError(`${path}: not valid JSON`);
+    throw new CliError(`${path}: not valid JSON`);
   }
 }
 
@@ -35,7 +60,7 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 /** The checkpoint, its final metrics (metrics.json beside it, else the last epoch) and data. */
 async function readCheckpoint(path: string, metricsPath: string | undefined) {
   const ckpt = await loadCheckpoint(path).catch((error: Error) => {
-    throw new UsageError(error.message);
+    throw new CliError(error.message);
   });
   const beside = join(dirname(path), METRICS_FILE);
   const file = metricsPath ?? (existsSync(beside) ? beside : undefined);
@@ -46,48 +71,28 @@ async function readCheckpoint(path: string, metricsPath: string | undefined) {
   return { spec: ckpt.spec, weights: ckpt.weights, metrics, data };
 }
 
+/** The output and the manifest it goes into, checked before the checkpoint is read. */
+async function checkOutputs(out: string, manifestDir: string | undefined): Promise<void> {
+  await checkWritableOutput(out, { flag: "out", kind: "file" });
+  if (manifestDir === undefined) return;
+  if (relative(resolve(manifestDir), resolve(out)).startsWith("..")) {
+    throw new CliError(`--out ${out} is not inside --manifest ${manifestDir}`);
+  }
+  await checkWritableOutput(join(manifestDir, MANIFEST_FILE), { flag: "manifest", kind: "file" });
+  await readManifest(manifestDir).catch((error: Error) => {
+    if (!error.message.endsWith("no manifest (file not found)")) throw new CliError(error.message);
+  });
+}
+
 async function main(): Promise<void> {
-  if (process.argv.includes("--help")) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        checkpoint: { type: "string" },
-        out: { type: "string" },
-        name: { type: "string" },
-        version: { type: "string" },
-        labels: { type: "string" },
-        role: { type: "string" },
-        manifest: { type: "string" },
-        metrics: { type: "string" },
-        "cg-mode": { type: "string", default: "auto" },
-      },
-      strict: true,
-    }) as { values: Record<string, string | undefined> });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
-  }
-  for (const flag of ["checkpoint", "out", "name", "version"]) {
-    if (!values[flag]) throw new UsageError(`missing --${flag}\n${USAGE}`);
-  }
-  const role = values.role;
-  if (role !== undefined && role !== "embedder" && role !== "classifier") {
-    throw new UsageError(`--role must be embedder or classifier, got ${role}`);
-  }
+  const values = readFlags(SCRIPT, FLAGS);
+  const { checkpoint, out, role, labels } = values;
   const cgMode = values["cg-mode"];
-  if (cgMode !== "slice" && cgMode !== "depthwise" && cgMode !== "matmul" && cgMode !== "auto") {
-    throw new UsageError(`--cg-mode must be auto, slice, matmul or depthwise, got ${cgMode}`);
-  }
-  const checkpoint = values.checkpoint!;
-  const out = values.out!;
+  await checkOutputs(out, values.manifest);
   const { spec, weights, metrics, data } = await readCheckpoint(checkpoint, values.metrics);
   const finalRole = role ?? (spec.output === "embedding" ? "embedder" : "classifier");
-  const labels = values.labels?.split(",").map((l) => l.trim());
   if (finalRole === "classifier" && labels && labels.length !== outputShape(spec).at(-1)) {
-    throw new UsageError(
+    throw new CliError(
       `--labels gives ${labels.length} labels but ${spec.name} has ${outputShape(spec).at(-1)} outputs`,
     );
   }
@@ -107,7 +112,6 @@ async function main(): Promise<void> {
   if (values.manifest) {
     const dir = values.manifest;
     const file = relative(resolve(dir), resolve(out));
-    if (file.startsWith("..")) throw new UsageError(`--out ${out} is not inside --manifest ${dir}`);
     await updateManifest(dir, (manifest) => {
       manifest.models[meta.name] = {
         file,
@@ -146,7 +150,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`export-onnx: ${error.message}\n`);
-  process.exit(error instanceof UsageError ? 2 : 1);
-});
+runScript("export-onnx", main);

@@ -3,34 +3,47 @@
 import { copyFile, readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { readReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
-import { registerReferences } from "../src/references/register.js";
-import { CliError, intFlag, main, parseCli } from "../src/util/cli.js";
+import { checkRegistration, registerReferences } from "../src/references/register.js";
+import { input, runScript } from "../src/util/cli.js";
+import { int, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
-const USAGE = `usage: tsx scripts/publish-references.ts --references FILE [--models-dir models]
-  [--name references.safetensors] [--embedder NAME] [--default-level N]
-  [--evaluation EVAL.json (scripts/evaluate.ts output, recorded as the set's metrics)]`;
+const FLAGS = {
+  references: string("the distilled reference set (sheets beside it are copied too)", {
+    required: true,
+    arg: "FILE",
+  }),
+  "models-dir": string("the models folder whose manifest points at the set", {
+    default: "models",
+    arg: "DIR",
+  }),
+  name: string("the set's file name inside it", { default: "references.safetensors" }),
+  embedder: string("the manifest's embedder model to pair the set with", { arg: "NAME" }),
+  "default-level": int("the level /classify uses by default", { min: 1 }),
+  evaluation: string("scripts/evaluate.ts output, recorded as the set's metrics", {
+    arg: "EVAL.json",
+  }),
+};
 
-main(async () => {
-  if (process.argv.includes("--help")) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const flags = parseCli(
-    {
-      references: { type: "string" },
-      "models-dir": { type: "string", default: "models" },
-      name: { type: "string", default: "references.safetensors" },
-      embedder: { type: "string" },
-      "default-level": { type: "string" },
-      evaluation: { type: "string" },
-    },
-    process.argv.slice(2),
-  );
+const SCRIPT = {
+  usage: "tsx scripts/publish-references.ts --references FILE [--models-dir models] [flags]",
+  summary:
+    "Publishes a distilled reference set into a models folder and points its manifest at it (a running service swaps it in).",
+};
+
+runScript("publish-references", async () => {
+  const flags = readFlags(SCRIPT, FLAGS);
   const source = flags.references;
-  if (!source) throw new CliError(`--references FILE is required; ${USAGE}`);
   const dir = flags["models-dir"];
-  const set = await readReferenceSet(source);
   const out = join(dir, flags.name);
+  await checkWritableOutput(out, { flag: "models-dir", kind: "file" });
+  const set = await input(readReferenceSet(source));
+  const metrics = flags.evaluation
+    ? { evaluation: await input(async () => JSON.parse(await readFile(flags.evaluation!, "utf8"))) }
+    : undefined;
+  const options = { embedder: flags.embedder, defaultLevel: flags["default-level"] };
+  const levels = set.levels.map((l) => l.level);
+  await input(checkRegistration(dir, out, levels, options));
   await writeReferenceSet(out, set);
   const stem = basename(source).replace(/\.safetensors$/, "");
   const sheets = (await readdir(dirname(source))).filter(
@@ -40,16 +53,8 @@ main(async () => {
   for (const sheet of sheets) {
     await copyFile(join(dirname(source), sheet), join(dir, sheet.replace(stem, outStem)));
   }
-  const defaultLevel =
-    flags["default-level"] === undefined
-      ? undefined
-      : intFlag(flags["default-level"], "default-level", 5, { min: 1 });
-  const metrics = flags.evaluation
-    ? { evaluation: JSON.parse(await readFile(flags.evaluation, "utf8")) }
-    : undefined;
   await registerReferences(dir, out, set, {
-    embedder: flags.embedder,
-    defaultLevel,
+    ...options,
     metrics,
     command: `tsx scripts/publish-references.ts ${process.argv.slice(2).join(" ")}`,
   });

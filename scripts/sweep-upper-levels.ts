@@ -7,61 +7,66 @@ import { loadEmbedder } from "../src/eval/embedder.js";
 import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet, referenceLevel } from "../src/references/reference-set.js";
-import { scriptFlags } from "../src/util/cli.js";
+import { CliError, input, runScript } from "../src/util/cli.js";
+import { boolean, int, list, readFlags, repeat, string } from "../src/util/flags.js";
 
-const flags = scriptFlags("sweep-upper-levels");
-const fail: (message: string) => never = flags.fail;
+const FLAGS = {
+  references: string("the reference set whose level L is re-distilled from", {
+    required: true,
+    arg: "FILE",
+  }),
+  embedder: string("the embedder checkpoint that scores each new level", {
+    required: true,
+    arg: "CKPT",
+  }),
+  "from-level": int("the level distilled from", { default: 2, min: 1, arg: "L" }),
+  "fan-ins": list({ kind: "int", min: 1 }, "fan-ins of the new levels", { default: [5, 5, 4] }),
+  levels: int("levels of the whole hierarchy (for the λ scope)", { default: 5, min: 1 }),
+  workers: int("worker threads distilling subsets", { default: 2, min: 1 }),
+  "in-thread": boolean("distil in this thread instead of worker threads (debugging, tests)"),
+  variant: repeat(
+    "a variant: JSON overriding the cpu preset's DistillConfig (lambda, lr, iterations, width, init, repulsion, lambdaScope, momentum, seed)",
+    `NAME='{"lambda":100}'`,
+  ),
+};
 
-const USAGE = `usage: sweep-upper-levels.ts --references FILE --embedder CKPT [--from-level 2]
-  [--fan-ins 5,5,4] [--levels 5] [--workers 2] --variant NAME='{"lambda":100,"lr":0.11}' ...
-  (a variant is JSON overriding the cpu preset's DistillConfig: lambda, lr, iterations, width,
-  init, repulsion, lambdaScope, momentum, seed)`;
+const SCRIPT = {
+  usage: `tsx scripts/sweep-upper-levels.ts --references FILE --embedder CKPT --variant NAME='{"lambda":100,"lr":0.11}' ...`,
+  summary:
+    "Re-distils levels L+1.. from level L of a reference set under each variant and scores every new level by angle, as JSON lines.",
+};
 
-function parseVariant(
-  name: string,
-  json: string,
-): { name: string; overrides: Partial<DistillConfig> } {
+/** NAME=JSON → the variant's overrides. */
+function parseVariant(text: string): { name: string; overrides: Partial<DistillConfig> } {
+  const at = text.indexOf("=");
+  if (at < 1) throw new CliError(`--variant must be NAME=JSON, got "${text}"`);
+  const name = text.slice(0, at);
+  let overrides: unknown;
   try {
-    return { name, overrides: JSON.parse(json) as Partial<DistillConfig> };
+    overrides = JSON.parse(text.slice(at + 1));
   } catch {
-    return fail(`--variant ${name}: not JSON`);
+    throw new CliError(`--variant must be NAME=JSON, got "${text}" (not JSON)`);
   }
+  if (!overrides || typeof overrides !== "object" || Array.isArray(overrides)) {
+    throw new CliError(`--variant must be NAME=JSON, got "${text}" (not a JSON object)`);
+  }
+  return { name, overrides: overrides as Partial<DistillConfig> };
 }
 
 async function main() {
-  const values = flags.parse({
-    references: { type: "string" },
-    embedder: { type: "string" },
-    "from-level": { type: "string", default: "2" },
-    "fan-ins": { type: "string", default: "5,5,4" },
-    levels: { type: "string", default: "5" },
-    workers: { type: "string", default: "2" },
-    variant: { type: "string", multiple: true, default: [] },
-    help: { type: "boolean", default: false },
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  if (!values.references || !values.embedder) fail("--references and --embedder are required");
-  const fromLevel = flags.number("from-level", values["from-level"], true, 1) as number;
-  const workers = flags.number("workers", values.workers, true, 0) as number;
-  const levels = flags.number("levels", values.levels, true, 1) as number;
-  const fanIns = values["fan-ins"]
-    .split(",")
-    .map((f) => flags.number("fan-ins", f, true, 1) as number);
-  const variants = (values.variant as string[]).map((v) => {
-    const at = v.indexOf("=");
-    if (at < 1) fail(`--variant must be NAME=JSON, got "${v}"`);
-    return parseVariant(v.slice(0, at), v.slice(at + 1));
-  });
-  if (variants.length === 0) fail("give at least one --variant NAME=JSON");
+  const values = readFlags(SCRIPT, FLAGS);
+  const { levels } = values;
+  const fromLevel = values["from-level"];
+  const fanIns = values["fan-ins"];
+  const workers = values["in-thread"] ? 0 : values.workers;
+  const variants = values.variant.map(parseVariant);
+  if (variants.length === 0) throw new CliError("give at least one --variant NAME=JSON");
 
   await initBackend("wasm", { quiet: true });
-  const set = await readReferenceSet(values.references);
-  const source = referenceLevel(set, fromLevel);
-  const embedder = await loadEmbedder(values.embedder);
-  const test = await loadDataset("mnist", "test");
+  const set = await input(readReferenceSet(values.references));
+  const source = await input(() => referenceLevel(set, fromLevel));
+  const embedder = await input(loadEmbedder(values.embedder));
+  const test = await input(loadDataset("mnist", "test"));
   for (const { name, overrides } of variants) {
     const config: DistillConfig = {
       fanIns,
@@ -100,7 +105,4 @@ async function main() {
   }
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`sweep-upper-levels: ${error.message.split("\n")[0]}\n`);
-  process.exit(1);
-});
+runScript("sweep-upper-levels", main);

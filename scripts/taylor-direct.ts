@@ -19,78 +19,57 @@ import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
-import { scriptFlags } from "../src/util/cli.js";
+import { CliError, input, runScript } from "../src/util/cli.js";
+import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
-const flags = scriptFlags("taylor-direct");
-const fail: (message: string) => never = flags.fail;
-const { number } = flags;
+const FLAGS = {
+  order: int("the highest degree of the monomials", { required: true, min: 1, max: 4 }),
+  data: string("mnist7, mnist, fashion or idx:DIR", { default: "mnist7" }),
+  resize: choice(RESIZE_METHODS, "how images become 7×7", { default: "area" }),
+  epochs: int("epochs", { default: 2, min: 1 }),
+  batch: int("batch size", { default: 128, min: 1 }),
+  lr: number("learning rate", { default: 0.001, min: 0 }),
+  seed: int("seed", { default: 0, min: 0 }),
+  limit: int("use the first N training images", { min: 1 }),
+  "test-limit": int("use the first N test images", { min: 1 }),
+  out: string("output folder (default: runs/taylor-direct-orderN)", { arg: "DIR" }),
+  progress: choice(["lines", "none"], "progress display", { default: "lines" }),
+  "no-analysis": boolean("skip the Fig. 3 analysis and the pruning table"),
+};
 
-const USAGE = `usage: taylor-direct.ts --order 1..4 [--data mnist7|mnist|fashion|idx:DIR] [--resize area|bilinear]
-  [--epochs 2] [--batch 128] [--lr 0.001] [--seed 0] [--limit N] [--test-limit N]
-  [--out runs/taylor-direct-orderN] [--progress lines|none] [--no-analysis]`;
+const SCRIPT = {
+  usage: "tsx scripts/taylor-direct.ts --order 1..4 [flags]",
+  summary:
+    "The direct Taylor expansion (Eq. 3) on 7×7 images, then the Fig. 3 quadratic-weight analysis and the pruning table.",
+};
 
 const KERNEL = "3.kernel";
 const BIAS = "3.bias";
 const KEEP = [1, 0.5, 0.3, 0.1];
 
-function parseFlags() {
-  return flags.parse({
-    order: { type: "string" },
-    data: { type: "string", default: "mnist7" },
-    resize: { type: "string", default: "area" },
-    epochs: { type: "string", default: "2" },
-    batch: { type: "string", default: "128" },
-    lr: { type: "string", default: "0.001" },
-    seed: { type: "string", default: "0" },
-    limit: { type: "string" },
-    "test-limit": { type: "string" },
-    out: { type: "string" },
-    progress: { type: "string" },
-    "no-analysis": { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  });
-}
-
 function to7x7(d: Dataset, method: ResizeMethod): Dataset {
-  if (d.channels !== 1)
-    fail(`${d.name} has ${d.channels} channels; the direct expansion takes 7×7×1`);
+  if (d.channels !== 1) {
+    throw new CliError(`${d.name} has ${d.channels} channels; the direct expansion takes 7×7×1`);
+  }
   return d.height === 7 && d.width === 7 ? d : resizeDataset(d, 7, 7, method);
 }
 
 async function main() {
-  const f = parseFlags();
-  if (f.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const order = number("order", f.order, true, 1);
-  if (order === undefined || order > 4) fail("--order 1..4 is required");
-  if (!(RESIZE_METHODS as readonly string[]).includes(f.resize)) {
-    fail(`unknown --resize "${f.resize}"; choose one of ${RESIZE_METHODS.join(", ")}`);
-  }
-  if (f.progress && !["lines", "none"].includes(f.progress))
-    fail("--progress must be lines or none");
-  try {
-    parseDatasetName(f.data);
-  } catch (error) {
-    fail((error as Error).message);
-  }
-  const resize = f.resize as ResizeMethod;
-  const limit = number("limit", f.limit, true, 1);
-  const testLimit = number("test-limit", f["test-limit"], true, 1);
+  const f = readFlags(SCRIPT, FLAGS);
+  const { order, resize, limit } = f;
+  const testLimit = f["test-limit"];
+  await input(() => parseDatasetName(f.data));
   const spec = taylorDirectSpec(order);
   const out = f.out ?? join("runs", `taylor-direct-order${order}`);
+  await checkWritableOutput(out, { flag: "out", kind: "folder" });
   const command = ["tsx", "scripts/taylor-direct.ts", ...process.argv.slice(2)].join(" ");
 
   await initBackend();
   let trainData: Dataset;
   let testData: Dataset;
-  try {
-    trainData = await loadDataset(f.data, "train", { resize });
-    testData = await loadDataset(f.data, "test", { resize });
-  } catch (error) {
-    fail((error as Error).message.split("\n")[0]);
-  }
+  trainData = await input(loadDataset(f.data, "train", { resize }));
+  testData = await input(loadDataset(f.data, "test", { resize }));
   trainData = to7x7(limit ? take(trainData, limit) : trainData, resize);
   testData = to7x7(testLimit ? take(testData, testLimit) : testData, resize);
   const params = countParams(spec);
@@ -102,10 +81,10 @@ async function main() {
     spec,
     order,
     norm: MNIST_NORMALIZATION,
-    epochs: number("epochs", f.epochs, true, 1)!,
-    batchSize: number("batch", f.batch, true, 1)!,
-    lr: number("lr", f.lr, false, 0)!,
-    seed: number("seed", f.seed, true, 0)!,
+    epochs: f.epochs,
+    batchSize: f.batch,
+    lr: f.lr,
+    seed: f.seed,
     checkpointPath: join(out, "checkpoint.safetensors"),
     extra: { data: trainData.name, resize, order, params, limit: limit ?? null, command },
     log: quiet ? undefined : (line) => process.stderr.write(`taylor-direct: ${line}\n`),
@@ -168,7 +147,4 @@ async function main() {
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`taylor-direct: ${error.message.split("\n")[0]}\n`);
-  process.exit(1);
-});
+runScript("taylor-direct", main);

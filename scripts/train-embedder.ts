@@ -6,97 +6,64 @@ import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { normalizationFor } from "../src/data/normalize.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { initBackend } from "../src/nn/backend.js";
-import { type EmbedderLoss, embedderHead } from "../src/nn/heads.js";
+import { embedderHead } from "../src/nn/heads.js";
 import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
 import { countParams } from "../src/nn/spec.js";
 import type { Weights } from "../src/nn/weights.js";
 import { train } from "../src/train/trainer.js";
-import { scriptFlags } from "../src/util/cli.js";
+import { CliError, input, runScript } from "../src/util/cli.js";
+import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
-const flags = scriptFlags("train-embedder");
-const fail: (message: string) => never = flags.fail;
-const { number } = flags;
+const FLAGS = {
+  depth: choice(["18", "50"], "ResNet depth", { default: "18" }),
+  width: int("base width", { default: 16, min: 1 }),
+  data: string("mnist, fashion, cifar10 or idx:DIR", { default: "mnist" }),
+  epochs: int("epochs", { default: 2, min: 1 }),
+  batch: int("batch size", { default: 128, min: 1 }),
+  lr: number("learning rate", { default: 0.002, min: 0 }),
+  optimizer: choice(["adam", "sgd"], "optimiser", { default: "adam" }),
+  "weight-decay": number("weight decay", { default: 0, min: 0 }),
+  seed: int("seed", { default: 0, min: 0 }),
+  limit: int("use the first N training images", { min: 1 }),
+  "test-limit": int("use the first N test images", { min: 1 }),
+  workers: int("tfjs worker threads (data parallel)", { default: 1, min: 1 }),
+  out: string("output folder (default: runs/embedder-rDEPTH[-arcface])", { arg: "DIR" }),
+  resume: boolean("continue from the checkpoint in --out"),
+  loss: choice(["ce", "arcface"], "the head's loss", { default: "ce" }),
+  scale: number("ArcFace scale s", { default: 64, min: 0 }),
+  margin: number("ArcFace margin m in radians, below π/2", { default: 0.5, min: 0 }),
+  "easy-margin": boolean("ArcFace easy margin"),
+  init: string("start the model (not the head) from this embedder checkpoint of the same spec", {
+    arg: "CKPT",
+  }),
+  progress: choice(["bar", "lines", "none"], "progress display (default: bar on a terminal)"),
+};
 
-const USAGE = `usage: train-embedder.ts [--depth 18|50] [--width 16] [--data mnist|fashion|cifar10|idx:DIR]
-  [--epochs 2] [--batch 128] [--lr 0.002] [--optimizer adam|sgd] [--weight-decay 0] [--seed 0]
-  [--limit N] [--test-limit N] [--workers 1] [--out runs/embedder-r18] [--resume]
-  [--loss ce|arcface] [--scale 64] [--margin 0.5] [--easy-margin] [--init CKPT]
-  [--progress bar|lines|none]
-  --init starts the model (not the head) from a trained embedder checkpoint of the same spec.`;
-
-function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    fail(`--${name} must be one of ${allowed.join(", ")}, got "${value}"`);
-  }
-  return value as T;
-}
-
-function parseFlags() {
-  return flags.parse({
-    depth: { type: "string", default: "18" },
-    width: { type: "string", default: "16" },
-    data: { type: "string", default: "mnist" },
-    epochs: { type: "string", default: "2" },
-    batch: { type: "string", default: "128" },
-    lr: { type: "string", default: "0.002" },
-    optimizer: { type: "string", default: "adam" },
-    "weight-decay": { type: "string", default: "0" },
-    seed: { type: "string", default: "0" },
-    limit: { type: "string" },
-    "test-limit": { type: "string" },
-    workers: { type: "string", default: "1" },
-    out: { type: "string" },
-    resume: { type: "boolean", default: false },
-    loss: { type: "string", default: "ce" },
-    scale: { type: "string", default: "64" },
-    margin: { type: "string", default: "0.5" },
-    "easy-margin": { type: "boolean", default: false },
-    init: { type: "string" },
-    progress: { type: "string" },
-    help: { type: "boolean", default: false },
-  });
-}
+const SCRIPT = {
+  usage: "tsx scripts/train-embedder.ts [--depth 18|50] [--loss ce|arcface] [flags]",
+  summary:
+    "Trains a ResNet18/50 embedder with a cross-entropy or ArcFace head: progress, an atomic checkpoint per epoch, resume, metrics.json.",
+};
 
 async function main() {
-  const f = parseFlags();
-  if (f.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
+  const f = readFlags(SCRIPT, FLAGS);
+  const depth = Number(f.depth) as ResnetDepth;
+  const { width, epochs, lr, optimizer, seed, workers, limit, loss, scale, margin, progress } = f;
+  const batchSize = f.batch;
+  const weightDecay = f["weight-decay"];
+  const testLimit = f["test-limit"];
+  if (margin >= Math.PI / 2) {
+    throw new CliError(`--margin must be a number below π/2 radians, got "${margin}"`);
   }
-  const depth = Number(oneOf("depth", f.depth, ["18", "50"])) as ResnetDepth;
-  const width = number("width", f.width, true, 1);
-  const epochs = number("epochs", f.epochs, true, 1);
-  const batchSize = number("batch", f.batch, true, 1);
-  const lr = number("lr", f.lr, false, 0);
-  const optimizer = oneOf("optimizer", f.optimizer, ["adam", "sgd"]);
-  const weightDecay = number("weight-decay", f["weight-decay"], false, 0);
-  const seed = number("seed", f.seed, true, 0);
-  const workers = number("workers", f.workers, true, 1);
-  const limit = f.limit === undefined ? undefined : number("limit", f.limit, true, 1);
-  const testLimit =
-    f["test-limit"] === undefined ? undefined : number("test-limit", f["test-limit"], true, 1);
-  const loss = oneOf<EmbedderLoss>("loss", f.loss, ["ce", "arcface"]);
-  const scale = number("scale", f.scale, false, 0);
-  const margin = number("margin", f.margin, false, 0);
-  if (margin >= Math.PI / 2) fail(`--margin must be below π/2 radians, got ${margin}`);
-  const progress = f.progress
-    ? oneOf("progress", f.progress, ["bar", "lines", "none"] as const)
-    : undefined;
-  try {
-    parseDatasetName(f.data);
-  } catch (error) {
-    fail((error as Error).message);
-  }
+  await input(() => parseDatasetName(f.data));
   const out = f.out ?? join("runs", `embedder-r${depth}${loss === "arcface" ? "-arcface" : ""}`);
+  await checkWritableOutput(out, { flag: "out", kind: "folder" });
 
   let trainData: Dataset;
   let testData: Dataset;
-  try {
-    trainData = await loadDataset(f.data, "train");
-    testData = await loadDataset(f.data, "test");
-  } catch (error) {
-    fail((error as Error).message.split("\n")[0]);
-  }
+  trainData = await input(loadDataset(f.data, "train"));
+  testData = await input(loadDataset(f.data, "test"));
   const { mean, std } = normalizationFor(trainData.name, trainData);
   if (limit) trainData = take(trainData, limit);
   if (testLimit) testData = take(testData, testLimit);
@@ -117,15 +84,13 @@ async function main() {
   });
   let initialWeights: Weights | undefined;
   if (f.init) {
-    try {
-      const start = await loadEmbedder(f.init);
-      if (JSON.stringify(start.spec) !== JSON.stringify(spec)) {
-        fail(`--init ${f.init} holds ${start.spec.name}, not this run's ${spec.name} spec`);
-      }
-      initialWeights = start.weights;
-    } catch (error) {
-      fail((error as Error).message);
+    const start = await input(loadEmbedder(f.init));
+    if (JSON.stringify(start.spec) !== JSON.stringify(spec)) {
+      throw new CliError(
+        `--init ${f.init} holds ${start.spec.name}, not this run's ${spec.name} spec`,
+      );
     }
+    initialWeights = start.weights;
   }
   const params = countParams(spec);
   await initBackend();
@@ -177,7 +142,4 @@ async function main() {
   );
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`train-embedder: ${error.message.split("\n")[0]}\n`);
-  process.exit(1);
-});
+runScript("train-embedder", main);

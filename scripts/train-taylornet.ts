@@ -8,20 +8,11 @@ import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/re
 import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
-import { ENGINE_CHOICES, type EngineChoice, resolveEngine } from "../src/train/parallel.js";
+import { ENGINE_CHOICES, resolveEngine } from "../src/train/parallel.js";
 import { train } from "../src/train/trainer.js";
-import { scriptFlags } from "../src/util/cli.js";
-
-const flags = scriptFlags("train-taylornet");
-const fail: (message: string) => never = flags.fail;
-const { number } = flags;
-
-const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--data mnist|mnist7|fashion|cifar10|idx:DIR]
-  [--epochs 5] [--batch 128] [--lr 0.002] [--weight-decay 0] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
-  [--engine auto|tfjs|ort]
-  [--out runs/taylornet-ARCH] [--resume] [--width 64] [--order 2] [--ablate-cg] [--no-batch-norm]
-  [--resize area|bilinear] [--augment none|affine] [--jitter SHIFT,DEGREES,SCALE (shift: fraction of the side; default 0.0714,10,0.1)]
-  [--progress bar|lines|none]`;
+import { CliError, input, runScript } from "../src/util/cli.js";
+import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
 
 const DEFAULT_DATA: Record<string, string> = {
   mnist28: "mnist",
@@ -29,32 +20,42 @@ const DEFAULT_DATA: Record<string, string> = {
   cifar10: "cifar10",
 };
 
-function parseFlags() {
-  return flags.parse({
-    arch: { type: "string" },
-    data: { type: "string" },
-    epochs: { type: "string", default: "5" },
-    batch: { type: "string", default: "128" },
-    lr: { type: "string", default: "0.002" },
-    "weight-decay": { type: "string", default: "0" },
-    seed: { type: "string", default: "0" },
-    limit: { type: "string" },
-    "test-limit": { type: "string" },
-    workers: { type: "string", default: "1" },
-    engine: { type: "string", default: "auto" },
-    out: { type: "string" },
-    resume: { type: "boolean", default: false },
-    width: { type: "string", default: "64" },
-    order: { type: "string", default: "2" },
-    "ablate-cg": { type: "boolean", default: false },
-    "no-batch-norm": { type: "boolean", default: false },
-    resize: { type: "string", default: "area" },
-    augment: { type: "string", default: "none" },
-    jitter: { type: "string", default: "0.0714,10,0.1" },
-    progress: { type: "string" },
-    help: { type: "boolean", default: false },
-  });
-}
+const FLAGS = {
+  arch: choice(TAYLORNET_ARCHS, "the TaylorNet", { required: true }),
+  data: string("mnist, mnist7, fashion, cifar10 or idx:DIR (default: the arch's)"),
+  epochs: int("epochs", { default: 5, min: 1 }),
+  batch: int("batch size", { default: 128, min: 1 }),
+  lr: number("learning rate", { default: 0.002, min: 0 }),
+  "weight-decay": number("weight decay", { default: 0, min: 0 }),
+  seed: int("seed", { default: 0, min: 0 }),
+  limit: int("use the first N training images", { min: 1 }),
+  "test-limit": int("use the first N test images", { min: 1 }),
+  engine: choice(ENGINE_CHOICES, "training engine (auto: ort when it supports the model)", {
+    default: "auto",
+  }),
+  workers: int("tfjs engine: worker threads (data parallel)", { default: 1, min: 1 }),
+  threads: int("ort engine: onnxruntime intra-op threads", { default: 1, min: 1 }),
+  out: string("output folder (default: runs/taylornet-ARCH)", { arg: "DIR" }),
+  resume: boolean("continue from the checkpoint in --out"),
+  width: int("channels per layer", { default: 64, min: 1 }),
+  order: int("CG order", { default: 2, min: 1, max: 4 }),
+  "ablate-cg": boolean("replace every CG by a convolution (the paper's ablation)"),
+  "no-batch-norm": boolean("no batch normalisation"),
+  resize: choice(RESIZE_METHODS, "how images are resized to the input", { default: "area" }),
+  augment: choice(["none", "affine"], "training augmentation", { default: "none" }),
+  jitter: list(
+    { kind: "number", min: 0 },
+    "affine jitter: SHIFT (fraction of the side), DEGREES, SCALE",
+    { length: 3, default: [0.0714, 10, 0.1], arg: "SHIFT,DEGREES,SCALE" },
+  ),
+  progress: choice(["bar", "lines", "none"], "progress display (default: bar on a terminal)"),
+};
+
+const SCRIPT = {
+  usage: `tsx scripts/train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [flags]`,
+  summary:
+    "Trains a TaylorNet: progress, an atomic checkpoint per epoch, resume, metrics.json in --out.",
+};
 
 /** Resizes a data set to the model's input when only the spatial size differs. */
 function fitToInput(
@@ -62,81 +63,52 @@ function fitToInput(
   [h, w, c]: [number, number, number],
   method: ResizeMethod,
 ): Dataset {
-  if (d.channels !== c) fail(`${d.name} has ${d.channels} channel(s) but the model takes ${c}`);
+  if (d.channels !== c) {
+    throw new CliError(`${d.name} has ${d.channels} channel(s) but the model takes ${c}`);
+  }
   if (d.height === h && d.width === w) return d;
   return resizeDataset(d, h, w, method);
 }
 
 async function main() {
-  const f = parseFlags();
-  if (f.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  if (!f.arch) fail(`--arch is required (${TAYLORNET_ARCHS.join(", ")})`);
-  if (!(TAYLORNET_ARCHS as readonly string[]).includes(f.arch)) {
-    fail(`unknown --arch "${f.arch}"; choose one of ${TAYLORNET_ARCHS.join(", ")}`);
-  }
-  if (!(RESIZE_METHODS as readonly string[]).includes(f.resize)) {
-    fail(`unknown --resize "${f.resize}"; choose one of ${RESIZE_METHODS.join(", ")}`);
-  }
-  if (!(ENGINE_CHOICES as readonly string[]).includes(f.engine)) {
-    fail(`--engine must be one of ${ENGINE_CHOICES.join(", ")}, got "${f.engine}"`);
-  }
-  if (f.progress && !["bar", "lines", "none"].includes(f.progress))
-    fail(`--progress must be bar, lines or none`);
-  if (!["none", "affine"].includes(f.augment)) {
-    fail(`--augment must be none or affine, got "${f.augment}"`);
-  }
-  const resize = f.resize as ResizeMethod;
+  const f = readFlags(SCRIPT, FLAGS);
+  const resize = f.resize;
   const augment = f.augment === "affine";
-  const [shift, rotate, scale] = f.jitter
-    .split(",")
-    .map((v) => number("jitter", v.trim(), false, 0)!);
-  if (scale === undefined) fail(`--jitter must be SHIFT,DEGREES,SCALE, got "${f.jitter}"`);
-  const epochs = number("epochs", f.epochs, true, 1)!;
-  const batchSize = number("batch", f.batch, true, 1)!;
-  const lr = number("lr", f.lr, false, 0)!;
-  const weightDecay = number("weight-decay", f["weight-decay"], false, 0)!;
-  const seed = number("seed", f.seed, true, 0)!;
-  const workers = number("workers", f.workers, true, 1)!;
-  const width = number("width", f.width, true, 1)!;
-  const order = number("order", f.order, true, 1)!;
-  if (order > 4) fail(`--order must be 1..4, got ${order}`);
-  const limit = number("limit", f.limit, true, 1);
-  const testLimit = number("test-limit", f["test-limit"], true, 1);
+  const [shift, rotate, scale] = f.jitter;
+  const { epochs, batch: batchSize, lr, seed, width, order, limit } = f;
+  const weightDecay = f["weight-decay"];
+  const testLimit = f["test-limit"];
   const dataName = f.data ?? DEFAULT_DATA[f.arch];
-  try {
-    parseDatasetName(dataName);
-  } catch (error) {
-    fail((error as Error).message);
-  }
+  await input(() => parseDatasetName(dataName));
   const spec = taylorNetSpec(f.arch, {
     width,
     order,
     ablate: f["ablate-cg"],
     batchNorm: !f["no-batch-norm"],
   });
-  let engine: ReturnType<typeof resolveEngine> = "tfjs";
-  try {
-    engine = resolveEngine(f.engine as EngineChoice, { spec });
-  } catch (error) {
-    fail((error as Error).message);
+  const engine = await input(() => resolveEngine(f.engine, { spec }));
+  if (engine === "ort" && f.workers > 1) {
+    throw new CliError(
+      `--workers ${f.workers} sets the tfjs engine's worker threads; the ort engine runs one session: give its intra-op threads with --threads`,
+    );
   }
+  if (engine === "tfjs" && f.threads > 1) {
+    throw new CliError(
+      `--threads ${f.threads} sets the ort engine's intra-op threads; the tfjs engine's worker threads are --workers`,
+    );
+  }
+  const workers = engine === "ort" ? f.threads : f.workers;
   const out = f.out ?? join("runs", `taylornet-${f.arch}${f["ablate-cg"] ? "-ablated" : ""}`);
+  await checkWritableOutput(out, { flag: "out", kind: "folder" });
 
   await initBackend();
   let trainData: Dataset;
   let testData: Dataset;
-  try {
-    // Jitter acts at the source resolution (28×28 for mnist7), each batch is then resized.
-    trainData = await loadDataset(augment && dataName === "mnist7" ? "mnist" : dataName, "train", {
-      resize,
-    });
-    testData = await loadDataset(dataName, "test", { resize });
-  } catch (error) {
-    fail((error as Error).message.split("\n")[0]);
-  }
+  // Jitter acts at the source resolution (28×28 for mnist7), each batch is then resized.
+  trainData = await input(
+    loadDataset(augment && dataName === "mnist7" ? "mnist" : dataName, "train", { resize }),
+  );
+  testData = await input(loadDataset(dataName, "test", { resize }));
   const resized = trainData.height !== spec.input[0] || trainData.width !== spec.input[1];
   const resizeUsed = resized || dataName.startsWith("mnist7") ? resize : "none";
   if (limit) trainData = take(trainData, limit);
@@ -144,7 +116,7 @@ async function main() {
   testData = fitToInput(testLimit ? take(testData, testLimit) : testData, spec.input, resize);
   const params = countParams(spec);
   process.stderr.write(
-    `train-taylornet: ${spec.name}, ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} (resize: ${resizeUsed}); engine ${engine}${engine === "ort" ? ` (${workers} intra-op thread(s))` : ` (${workers} worker(s))`} → ${out}\n`,
+    `train-taylornet: ${spec.name}, ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} (resize: ${resizeUsed}); engine ${engine}${engine === "ort" ? ` (${f.threads} intra-op thread(s))` : ` (${f.workers} worker(s))`} → ${out}\n`,
   );
   const result = await train({
     spec,
@@ -161,12 +133,13 @@ async function main() {
     engine,
     outDir: out,
     resume: f.resume,
-    progress: f.progress as "bar" | "lines" | "none" | undefined,
+    progress: f.progress,
     extra: {
       arch: f.arch,
       data: trainData.name,
       resize: resizeUsed,
       engine,
+      ...(engine === "ort" ? { workers: 1, threads: f.threads } : {}),
       augment: augment ? { kind: "affine", shift, rotate, scale } : "none",
       width,
       order,
@@ -184,7 +157,4 @@ async function main() {
   );
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`train-taylornet: ${error.message.split("\n")[0]}\n`);
-  process.exit(1);
-});
+runScript("train-taylornet", main);

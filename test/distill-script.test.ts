@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -16,7 +16,7 @@ const FLAGS = [
   "--fan-ins=10,3,2",
   "--iterations=3",
   "--width=4",
-  "--workers=0",
+  "--in-thread",
   "--checkpoint-seconds=0",
 ];
 
@@ -153,12 +153,96 @@ test("a killed distillation resumes to the same references as an uninterrupted o
 });
 
 test("bad flags end with one clear line and exit code 2", async () => {
-  const [[code, log], [code2, log2]] = await Promise.all([
+  const [[code, log], [code2, log2], [code3, log3]] = await Promise.all([
     distill(["--config=huge"]).done,
     distill(["--workers=-1"]).done,
+    distill(["--workers=0"]).done,
   ]);
   assert.equal(code, 2);
   assert.match(log, /^distill: --config must be one of quick, cpu, paper, got "huge"\n$/);
   assert.equal(code2, 2);
-  assert.match(log2, /^distill: --workers must be an integer ≥ 0, got "-1"\n$/);
+  assert.match(log2, /^distill: --workers must be an integer ≥ 1, got "-1"\n$/);
+  assert.equal(code3, 2);
+  assert.match(log3, /^distill: --workers must be an integer ≥ 1, got "0"\n$/);
+});
+
+/** Runs distill with the full cpu preset (minutes of work) and returns how it ended and when. */
+async function refusedEarly(args: string[]): Promise<{ code: number; log: string; ms: number }> {
+  const started = Date.now();
+  const run = distill(args);
+  // Today's failure mode is after level 1 (minutes): give up well before that.
+  const timer = setTimeout(() => run.child.kill("SIGKILL"), 60_000);
+  const [code, log] = await run.done;
+  clearTimeout(timer);
+  return { code, log, ms: Date.now() - started };
+}
+
+test("an --out that cannot be written, or a --manifest it cannot be registered in, fails before any work", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-distill-early-"));
+  try {
+    const blocker = join(dir, "blocker");
+    await writeFile(blocker, "a file, not a folder");
+    const models = join(dir, "models");
+    const manifest = {
+      models: {
+        "resnet18-test": {
+          file: "e.onnx",
+          sha256: "0".repeat(64),
+          role: "embedder",
+          format: "onnx",
+          version: "1",
+          input: { shape: [28, 28, 1], layout: "NHWC", range: [0, 1] },
+          output: { name: "embedding", shape: [16] },
+          labels: [],
+        },
+      },
+      references: {
+        file: "r.safetensors",
+        sha256: "0".repeat(64),
+        version: "v",
+        embedder: "resnet18-test",
+        levels: [1, 2, 3, 4, 5],
+        defaultLevel: 5,
+      },
+    };
+    await mkdir(models);
+    await writeFile(join(models, "manifest.json"), JSON.stringify(manifest));
+    const cases: [string[], RegExp][] = [
+      [
+        [`--out=${join(blocker, "refs.safetensors")}`],
+        /^distill: --out must be a path that can be written, got ".*refs\.safetensors" \(.*blocker is not a folder\)\n$/,
+      ],
+      [
+        [`--out=${dir}`],
+        /^distill: --out must be a path that can be written, got ".*" \(.* is a folder\)\n$/,
+      ],
+      [
+        [`--out=${join(dir, "elsewhere", "r.safetensors")}`, `--manifest=${models}`],
+        /^distill: .*r\.safetensors must lie inside .*models\n$/,
+      ],
+      [
+        [`--out=${join(models, "r.safetensors")}`, `--manifest=${models}`, "--fan-ins=10,6,5"],
+        /^distill: default level 5 is not among the set's levels 1,2,3\n$/,
+      ],
+      [
+        [`--out=${join(models, "r.safetensors")}`, `--manifest=${models}`, "--embedder=nope"],
+        /^distill: .*manifest\.json has no model "nope" to pair the references with\n$/,
+      ],
+      [
+        [`--out=${join(dir, "r.safetensors")}`, "--embedder=resnet18-test"],
+        /^distill: --embedder NAME goes with --manifest DIR\n$/,
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => refusedEarly(args)));
+    results.forEach(({ code, log, ms }, i) => {
+      assert.equal(code, 2, log);
+      assert.match(log, cases[i][1]);
+      // The checks come before the data is loaded: seconds (tsx start-up on a loaded machine),
+      // against minutes for level 1 of the cpu preset.
+      assert.ok(ms < 30_000, `${ms} ms`);
+    });
+    assert.equal(await exists(join(dir, "elsewhere")), false, "nothing created");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 // Points a models directory's manifest at a reference set file inside it, so a running service
 // picks the new set up (shared by scripts/distill.ts and scripts/publish-references.ts).
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { MANIFEST_FILE, readManifest, sha256File, updateManifest } from "../models/manifest.js";
 import { type ReferenceSet, ReferenceSetError } from "./reference-set.js";
 
@@ -13,14 +13,28 @@ export interface RegisterOptions {
   command: string;
 }
 
-export async function registerReferences(
+/** Where the set will be registered; throws ReferenceSetError when it cannot be. */
+export interface Registration {
+  /** The file's path relative to the models directory. */
+  inside: string;
+  embedder: string;
+  defaultLevel?: number;
+}
+
+/**
+ * Checks, before any work, that a set with these levels written to `file` can be registered in
+ * `dir`: the file lies inside it, the manifest names the embedder, the default level is present.
+ */
+export async function checkRegistration(
   dir: string,
   file: string,
-  set: ReferenceSet,
-  options: RegisterOptions,
-): Promise<void> {
+  levels: number[],
+  options: Pick<RegisterOptions, "embedder" | "defaultLevel">,
+): Promise<Registration> {
   const inside = relative(dir, file);
-  if (inside.startsWith("..")) throw new ReferenceSetError(`${file} must lie inside ${dir}`);
+  if (inside.startsWith("..") || isAbsolute(inside)) {
+    throw new ReferenceSetError(`${file} must lie inside ${dir}`);
+  }
   const manifestPath = join(dir, MANIFEST_FILE);
   const current = await readManifest(dir).catch(() => undefined);
   const name =
@@ -34,20 +48,30 @@ export async function registerReferences(
       `${manifestPath} has no model "${name}" to pair the references with`,
     );
   }
-  const levels = set.levels.map((l) => l.level);
   const defaultLevel = options.defaultLevel ?? current.references?.defaultLevel;
   if (defaultLevel !== undefined && !levels.includes(defaultLevel)) {
     throw new ReferenceSetError(
       `default level ${defaultLevel} is not among the set's levels ${levels}`,
     );
   }
+  return { inside, embedder: name, ...(defaultLevel === undefined ? {} : { defaultLevel }) };
+}
+
+export async function registerReferences(
+  dir: string,
+  file: string,
+  set: ReferenceSet,
+  options: RegisterOptions,
+): Promise<void> {
+  const levels = set.levels.map((l) => l.level);
+  const { inside, embedder, defaultLevel } = await checkRegistration(dir, file, levels, options);
   const sha256 = await sha256File(file);
   await updateManifest(dir, (manifest) => {
     manifest.references = {
       file: inside,
       sha256,
       version: set.version,
-      embedder: name,
+      embedder,
       levels,
       ...(defaultLevel === undefined ? {} : { defaultLevel }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),

@@ -1,113 +1,9 @@
-// Small helpers for scripts: typed flags on node:util parseArgs, flag value checks, and a
-// main() wrapper that turns expected failures into one line on stderr and exit code 2.
-import { type ParseArgsConfig, parseArgs } from "node:util";
+// How a script ends: usage errors (bad flags, inputs that do not fit) as one line and exit
+// code 2, runtime failures as exit code 1 (with the stack when it is a bug). Flags: flags.ts.
 
-type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
-
-/** An expected failure: printed as one line, exit code 2. */
+/** A usage error: a bad flag, path or input found before or while checking. One line, exit 2. */
 export class CliError extends Error {
   override name = "CliError";
-}
-
-/** Parses argv (default: process.argv after the script) strictly; bad flags throw CliError. */
-export function parseCli<const O extends FlagOptions>(
-  options: O,
-  argv: string[] = process.argv.slice(2),
-) {
-  try {
-    return parseArgs({ options, args: argv, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new CliError((error as Error).message);
-  }
-}
-
-/** An integer flag value within bounds (undefined → fallback). */
-export function intFlag(
-  value: string | undefined,
-  name: string,
-  fallback: number,
-  bounds: { min?: number; max?: number } = {},
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new CliError(`--${name} must be an integer, got "${value}"`);
-  if (bounds.min !== undefined && n < bounds.min)
-    throw new CliError(`--${name} must be at least ${bounds.min}, got ${n}`);
-  if (bounds.max !== undefined && n > bounds.max)
-    throw new CliError(`--${name} must be at most ${bounds.max}, got ${n}`);
-  return n;
-}
-
-/** A finite number flag value within bounds (undefined → fallback). */
-export function numberFlag(
-  value: string | undefined,
-  name: string,
-  fallback: number,
-  bounds: { min?: number; max?: number } = {},
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n))
-    throw new CliError(`--${name} must be a number, got "${value}"`);
-  if (bounds.min !== undefined && n < bounds.min)
-    throw new CliError(`--${name} must be at least ${bounds.min}, got ${n}`);
-  if (bounds.max !== undefined && n > bounds.max)
-    throw new CliError(`--${name} must be at most ${bounds.max}, got ${n}`);
-  return n;
-}
-
-/** One of a fixed set of values (undefined → fallback). */
-export function choiceFlag<const C extends string>(
-  value: string | undefined,
-  name: string,
-  choices: readonly C[],
-  fallback: C,
-): C {
-  if (value === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(value)) {
-    throw new CliError(`--${name} must be one of ${choices.join(", ")}, got "${value}"`);
-  }
-  return value as C;
-}
-
-/**
- * Flag checks for a script that checks its flags up front: failures print one line prefixed
- * with the script's name and exit 2; `number` accepts values ≥ min (integers when asked).
- */
-export function scriptFlags(script: string) {
-  const fail = (message: string): never => {
-    process.stderr.write(`${script}: ${message}\n`);
-    process.exit(2);
-  };
-  const number = <V extends string | undefined>(
-    name: string,
-    value: V,
-    integer: boolean,
-    min: number,
-  ): V extends string ? number : number | undefined => {
-    type Result = V extends string ? number : number | undefined;
-    if (value === undefined) return undefined as Result;
-    const n = Number(value);
-    if (value === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
-      fail(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${value}"`);
-    }
-    return n as Result;
-  };
-  /** Strict flag parsing (no positionals); a bad flag is one line pointing at --help. */
-  const parse = <const O extends FlagOptions>(options: O, argv = process.argv.slice(2)) => {
-    try {
-      return parseArgs({ options, args: argv, strict: true, allowPositionals: false }).values;
-    } catch (error) {
-      return fail(`${(error as Error).message.replaceAll("\n", " ")} (see --help)`);
-    }
-  };
-  return { fail, number, parse };
-}
-
-/** Prints one line and exits with code 2. */
-export function fail(message: string): never {
-  process.stderr.write(`error: ${message}\n`);
-  process.exit(2);
 }
 
 const BUILTIN = new Set([
@@ -129,15 +25,30 @@ export function isKnownError(error: unknown): error is Error {
   return !BUILTIN.has(error.name) || (code !== undefined && KNOWN_CODES.has(code));
 }
 
-/** Runs a script body: known errors end as one line (exit 2), others with their stack (exit 1). */
-export function main(fn: () => Promise<void> | void): void {
+/** Awaits an input (a data set, a checkpoint…) that the invocation names: failure is a usage error. */
+export async function input<T>(value: Promise<T> | (() => Promise<T> | T)): Promise<T> {
+  try {
+    return await (typeof value === "function" ? value() : value);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message.split("\n")[0] : String(error));
+  }
+}
+
+/** The exit code and the stderr text a script ends with after `error`. */
+export function failure(script: string, error: unknown): { code: 1 | 2; text: string } {
+  if (error instanceof CliError) return { code: 2, text: `${script}: ${error.message}\n` };
+  if (isKnownError(error)) return { code: 1, text: `${script}: ${error.message.split("\n")[0]}\n` };
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return { code: 1, text: `${script}: ${detail}\n` };
+}
+
+/** Runs a script body; a CliError ends with `script: message` and exit 2, other errors exit 1. */
+export function runScript(script: string, body: () => Promise<void> | void): void {
   Promise.resolve()
-    .then(fn)
+    .then(body)
     .catch((error: unknown) => {
-      if (isKnownError(error)) fail(error.message);
-      process.stderr.write(
-        `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exit(1);
+      const { code, text } = failure(script, error);
+      process.stderr.write(text);
+      process.exit(code);
     });
 }
