@@ -182,7 +182,7 @@ export function setupClassify(ctx: ClassifyContext): void {
     const [c, p, e] = await Promise.allSettled([
       postImage<ClassifyAnswer>("/classify?k=100", image, name),
       postImage<PredictAnswer>("/taylornet/predict", image, name),
-      postImage<ExplainAnswer>("/explain?k=3", image, name),
+      postImage<ExplainAnswer>("/explain?k=5", image, name),
     ]);
     if (id !== running) return;
     classifyCard.removeAttribute("aria-busy");
