@@ -235,5 +235,16 @@ test("the page reads on a phone and the tabs work from the keyboard", { skip }, 
     () => document.documentElement.scrollWidth - window.innerWidth,
   );
   assert.ok(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+  await page.getByRole("tab", { name: "Classify" }).click();
+  const data = await mnistTest();
+  const index = data.labels.indexOf(4);
+  await page
+    .locator("#file")
+    .setInputFiles({
+      name: "four.png",
+      mimeType: "image/png",
+      buffer: await digitPng(index, { scale: 4 }),
+    });
+  await page.locator("#classify-result [data-testid=label]", { hasText: "4" }).waitFor();
   await shot("classify-phone");
 });

@@ -213,7 +213,14 @@ export function setupClassify(ctx: ClassifyContext): void {
   const fileInput = byId<HTMLInputElement>("file");
   const fileName = byId("file-name");
   const useFile = (file: File) => {
-    fileName.textContent = file.name;
+    const preview = file.type.startsWith("image/")
+      ? h("img", { src: URL.createObjectURL(file), alt: "", class: "thumb" })
+      : null;
+    clear(fileName, preview, file.name || "pasted image");
+    createImageBitmap(file).then(
+      (picture) => pad.show(picture),
+      () => undefined, // not an image the browser reads: the service's answer says why
+    );
     void query(file, file.name || "upload");
   };
   fileInput.addEventListener("change", () => {

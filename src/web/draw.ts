@@ -5,6 +5,8 @@ type Point = [number, number];
 export class DrawingPad {
   private strokes: Point[][] = [];
   private current: Point[] | null = null;
+  /** An uploaded picture shown under the strokes (cleared by clear()). */
+  private background: ImageBitmap | null = null;
   private readonly ctx: CanvasRenderingContext2D;
 
   constructor(
@@ -23,7 +25,7 @@ export class DrawingPad {
   }
 
   get empty(): boolean {
-    return this.strokes.length === 0;
+    return this.strokes.length === 0 && this.background === null;
   }
 
   undo(): void {
@@ -32,8 +34,16 @@ export class DrawingPad {
     this.changed();
   }
 
+  /** Shows an uploaded picture on the pad in place of the drawing, so the pad shows the last query. */
+  show(picture: ImageBitmap): void {
+    this.strokes = [];
+    this.background = picture;
+    this.redraw();
+  }
+
   clear(): void {
     this.strokes = [];
+    this.background = null;
     this.redraw();
     this.changed();
   }
@@ -80,6 +90,12 @@ export class DrawingPad {
     const { ctx, canvas } = this;
     ctx.fillStyle = "#000";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (this.background) {
+      const { width, height } = this.background;
+      const scale = Math.min(canvas.width / width, canvas.height / height);
+      const [w, h] = [width * scale, height * scale];
+      ctx.drawImage(this.background, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+    }
     ctx.strokeStyle = "#fff";
     ctx.fillStyle = "#fff";
     ctx.lineWidth = canvas.width / 14;
