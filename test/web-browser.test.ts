@@ -238,13 +238,11 @@ test("the page reads on a phone and the tabs work from the keyboard", { skip }, 
   await page.getByRole("tab", { name: "Classify" }).click();
   const data = await mnistTest();
   const index = data.labels.indexOf(4);
-  await page
-    .locator("#file")
-    .setInputFiles({
-      name: "four.png",
-      mimeType: "image/png",
-      buffer: await digitPng(index, { scale: 4 }),
-    });
+  await page.locator("#file").setInputFiles({
+    name: "four.png",
+    mimeType: "image/png",
+    buffer: await digitPng(index, { scale: 4 }),
+  });
   await page.locator("#classify-result [data-testid=label]", { hasText: "4" }).waitFor();
   await shot("classify-phone");
 });
