@@ -80,16 +80,21 @@ async function openTab(name: string): Promise<void> {
   await page.locator(`#view-${name.toLowerCase()}`).waitFor({ state: "visible" });
 }
 
+// The page's own code runs in the browser; what the test evaluates there is written as strings,
+// so this Node-side file needs no DOM types.
+
 /** Every <img> in `selector` has loaded with real pixels. */
 async function imagesLoaded(selector: string): Promise<number> {
   await page.waitForFunction(
-    (s) =>
-      [...document.querySelectorAll<HTMLImageElement>(s)].every(
-        (i) => i.complete && i.naturalWidth > 0,
-      ),
-    selector,
+    `[...document.querySelectorAll(${JSON.stringify(selector)})].every((i) => i.complete && i.naturalWidth > 0)`,
   );
   return page.locator(selector).count();
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string;
+  where: string[];
 }
 
 /** axe-core in this page: the serious and critical violations. */
@@ -99,23 +104,11 @@ async function axeViolations(): Promise<string[]> {
     "utf8",
   );
   await page.evaluate(source);
-  const found = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run(): Promise<{
-            violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
-          }>;
-        };
-      }
-    ).axe;
-    const result = await axe.run();
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      where: v.nodes.map((n) => n.target.join(" ")).slice(0, 3),
-    }));
-  });
+  const found = (await page.evaluate(`axe.run().then((r) => r.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    where: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+  })))`)) as AxeViolation[];
   return found
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => `${v.id} (${v.impact}) at ${v.where.join(", ")}`);
@@ -229,11 +222,11 @@ test("the page reads on a phone and the tabs work from the keyboard", { skip }, 
     "true",
   );
   await page.keyboard.press("ArrowRight");
-  assert.equal(await page.evaluate(() => document.activeElement?.id), "tab-why");
+  assert.equal(await page.evaluate("document.activeElement?.id"), "tab-why");
   await page.keyboard.press("ArrowLeft");
-  const overflow = await page.evaluate(
-    () => document.documentElement.scrollWidth - window.innerWidth,
-  );
+  const overflow = (await page.evaluate(
+    "document.documentElement.scrollWidth - window.innerWidth",
+  )) as number;
   assert.ok(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
   await page.getByRole("tab", { name: "Classify" }).click();
   const data = await mnistTest();
