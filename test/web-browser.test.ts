@@ -12,7 +12,8 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { loadConfig } from "../src/config.js";
 import { silentLogger } from "../src/service/log.js";
 import { type RunningService, startService } from "../src/service/server.js";
-import { digitPng, mnistTest } from "./service-fixture.js";
+import { digitPng, mnistTest, writeReferences } from "./service-fixture.js";
+import { startTestService } from "./service-harness.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const MODELS = "models";
@@ -238,4 +239,27 @@ test("the page reads on a phone and the tabs work from the keyboard", { skip }, 
   });
   await page.locator("#classify-result [data-testid=label]", { hasText: "4" }).waitFor();
   await shot("classify-phone");
+});
+
+test("the References view follows a hot reload without reloading the page", { skip }, async () => {
+  const svc = await startTestService({ engine: "microbatch" });
+  const server = svc.app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  const tab = await context.newPage();
+  try {
+    assert.equal(await svc.load(), true);
+    await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await tab.getByRole("tab", { name: "References" }).click();
+    const facts = tab.locator("#references .facts");
+    await facts.getByText("v1", { exact: true }).waitFor();
+    await writeReferences(svc.fixture.dir, "v2");
+    assert.equal(await svc.reloader.reload("test", true), true);
+    await facts.getByText("v2", { exact: true }).waitFor({ timeout: 15_000 });
+    assert.match((await tab.locator("#status").textContent()) ?? "", /Reloaded: references v2/);
+  } finally {
+    await tab.close();
+    server.close();
+    server.closeAllConnections();
+    await svc.stop();
+  }
 });
