@@ -95,7 +95,9 @@ function renderFailure(card: HTMLElement, title: (Node | string)[], error: unkno
 export function renderWhy(container: HTMLElement, a: ExplainAnswer, original: string | null): void {
   const steps = [
     a.preprocessing.inverted ? "inverted (light background)" : "not inverted",
-    a.preprocessing.framed ? "framed like MNIST (centred by mass, 20×20 box)" : "not framed",
+    a.preprocessing.framed
+      ? "framed (cropped to the content, scaled and centred by mass)"
+      : "not framed",
   ];
   const input = h(
     "figure",
