@@ -167,6 +167,31 @@ test("an uploaded PNG digit is classified as its label", { skip }, async () => {
   assert.equal(await page.locator("#error").isHidden(), true);
 });
 
+/** Sends `png` to the page as a dropped file (on the pad) or a pasted one (anywhere), as a browser would. */
+async function dropOrPaste(how: "drop" | "paste", png: Buffer, name: string): Promise<void> {
+  await page.evaluate(`(() => {
+    const bytes = Uint8Array.from(atob(${JSON.stringify(png.toString("base64"))}), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], ${JSON.stringify(name)}, { type: "image/png" }));
+    const event = ${JSON.stringify(how)} === "drop"
+      ? new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true })
+      : new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true });
+    (${JSON.stringify(how)} === "drop" ? document.getElementById("drop-zone") : document.body).dispatchEvent(event);
+  })()`);
+}
+
+test("a dropped and a pasted image are classified too", { skip }, async () => {
+  const data = await mnistTest();
+  const label = page.locator("#classify-result [data-testid=label]");
+  await dropOrPaste("drop", await digitPng(data.labels.indexOf(2), { scale: 3 }), "two.png");
+  await page.locator("#file-name", { hasText: "two.png" }).waitFor();
+  await page.locator("#classify-result [data-testid=label]", { hasText: "2" }).waitFor();
+  await dropOrPaste("paste", await digitPng(data.labels.indexOf(0), { scale: 3 }), "zero.png");
+  await page.locator("#file-name", { hasText: "zero.png" }).waitFor();
+  await page.locator("#classify-result [data-testid=label]", { hasText: "0" }).waitFor();
+  assert.equal(await label.textContent(), "0");
+});
+
 test("a text file shows the API's own error message", { skip }, async () => {
   const bytes = Buffer.from("not an image, just some text\n");
   const form = new FormData();
