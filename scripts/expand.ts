@@ -181,7 +181,22 @@ async function main() {
     const all = polys.map((p) => p.sortedTerms());
     await writeFileAtomic(
       f.out,
-      JSON.stringify({ spec, provenance, variables: names, outputs: report, allTerms: all }),
+      JSON.stringify({
+        spec,
+        weights: Object.fromEntries(
+          Object.entries(weights).map(([k, w]) => [
+            k,
+            { shape: w.shape, data: Array.from(w.data) },
+          ]),
+        ),
+        provenance: {
+          ...provenance,
+          command: `tsx scripts/expand.ts ${process.argv.slice(2).join(" ")}`,
+        },
+        variables: names,
+        outputs: report,
+        allTerms: all,
+      }),
     );
   }
 }

@@ -5,9 +5,13 @@ import { CLIENT_CLOSED_STATUS, clientClosed, notFound, toHttpError } from "./err
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { classifyRouter } from "./routes/classify.js";
+import { explainRouter } from "./routes/explain.js";
 import { healthRouter } from "./routes/health.js";
 import { kserveRouter } from "./routes/kserve.js";
+import { polynomialRouter } from "./routes/polynomial.js";
+import { referencesRouter } from "./routes/references.js";
 import { taylornetRouter } from "./routes/taylornet.js";
+import { webRouter } from "./routes/web.js";
 import type { ServingState } from "./state.js";
 
 export interface AppDeps {
@@ -52,6 +56,10 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
   app.use(classifyRouter(config, state, metrics));
   app.use(taylornetRouter(config, state, metrics));
   app.use(kserveRouter(config, state));
+  app.use(webRouter());
+  app.use(referencesRouter(state));
+  app.use(explainRouter(config, state));
+  app.use(polynomialRouter(state));
 
   app.use((req, _res, next) => next(notFound(`no route ${req.method} ${req.path}`)));
 

@@ -1,7 +1,7 @@
 // One complete, verified generation of what the service serves: models, sessions and reference index.
 import type { Config } from "../config.js";
 import type { ImageInputOptions } from "../data/image.js";
-import { ReferenceIndex } from "../index/reference-index.js";
+import { type ReferenceImages, ReferenceIndex } from "../index/reference-index.js";
 import {
   type Manifest,
   ManifestError,
@@ -35,6 +35,8 @@ export interface ServingSet {
   embedder: LoadedModel;
   classifier?: LoadedModel;
   references: ReferenceIndex;
+  /** The reference images the index was built from (the web page's gallery and Why view). */
+  referenceImages: ReferenceImages;
   referencesEntry: ReferencesEntry;
   loadedAt: Date;
 }
@@ -135,7 +137,7 @@ async function loadReferences(dir: string, refs: ReferencesEntry, embedder: Load
       );
     }
   }
-  return index;
+  return { index, images: set };
 }
 
 /**
@@ -157,7 +159,11 @@ export async function loadServingSet(config: Config, metrics: Metrics): Promise<
     if (embedder.entry.role !== "embedder") {
       throw new ManifestError(`references.embedder "${refs.embedder}" is a ${embedder.entry.role}`);
     }
-    const references = await loadReferences(dir, refs, embedder);
+    const { index: references, images: referenceImages } = await loadReferences(
+      dir,
+      refs,
+      embedder,
+    );
     return {
       generation: ++generations,
       manifest,
@@ -165,6 +171,7 @@ export async function loadServingSet(config: Config, metrics: Metrics): Promise<
       embedder,
       classifier: pickClassifier(models),
       references,
+      referenceImages,
       referencesEntry: refs,
       loadedAt: new Date(),
     };
