@@ -17,6 +17,8 @@ export interface AppDeps {
   log: Logger;
 }
 
+const isKservePath = (path: string) => path === "/v2" || path.startsWith("/v2/");
+
 function routeOf(req: Request): string {
   return req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
 }
@@ -55,7 +57,11 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
       });
     }
     metrics.httpErrors.inc({ route: routeOf(req), code: error.code });
-    res.status(error.status).json({ error: { code: error.code, message: error.message } });
+    // The Open Inference Protocol's error body under /v2; the native endpoints keep {code, message}.
+    const body = isKservePath(req.path)
+      ? { error: error.message }
+      : { error: { code: error.code, message: error.message } };
+    res.status(error.status).json(body);
   });
   return app;
 }

@@ -1,38 +1,34 @@
-// The KServe v2 (Open Inference Protocol) REST paths over the loaded ONNX models, for standard clients.
-import express, { Router } from "express";
-import { z } from "zod";
+// The KServe v2 (Open Inference Protocol) REST paths over the loaded ONNX models, for standard clients:
+// server and model metadata/readiness, and infer (unversioned and versioned) with the binary tensor data and
+// classification extensions. Errors under /v2 answer the protocol's {"error": "<message>"} (see app.ts).
+import { type Request, type Response, Router } from "express";
 import type { Config } from "../../config.js";
-import { notFound, unprocessable } from "../errors.js";
+import { badRequest, notFound } from "../errors.js";
+import { inferBodyLimit, readInferBody } from "../kserve/body.js";
+import { classificationCount, classify } from "../kserve/classification.js";
+import { EXTENSIONS, InferRequest } from "../kserve/contract.js";
+import { type OutputTensor, sendInferResponse, wantsBinary } from "../kserve/response.js";
+import { binaryData, checkInputHeader, checkRange, flattenData } from "../kserve/tensor.js";
 import type { LoadedModel, ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { withServingSet } from "./lease.js";
 
-const NumberTree: z.ZodType<unknown> = z.lazy(() => z.union([z.number(), z.array(NumberTree)]));
+interface ModelParams {
+  name: string;
+  version?: string;
+}
 
-const InferRequest = z.strictObject({
-  id: z.string().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  inputs: z
-    .array(
-      z.strictObject({
-        name: z.string(),
-        shape: z.array(z.number().int().nonnegative()),
-        datatype: z.literal("FP32"),
-        data: z.array(NumberTree),
-        parameters: z.record(z.string(), z.unknown()).optional(),
-      }),
-    )
-    .length(1),
-  outputs: z.array(z.looseObject({ name: z.string() })).optional(),
-});
-
-function model(set: ServingSet | undefined, name: string): LoadedModel {
+/** The model a path names; with a version, only if that version is the one loaded. */
+function model(set: ServingSet | undefined, { name, version }: ModelParams): LoadedModel {
   const m = set?.models.get(name);
   if (!m) throw notFound(`model ${name} is not loaded`);
+  if (version !== undefined && version !== m.entry.version) {
+    throw notFound(`model ${name} version ${version} is not loaded (serving ${m.entry.version})`);
+  }
   return m;
 }
 
-function metadata(m: LoadedModel) {
+export function modelMetadata(m: LoadedModel) {
   return {
     name: m.name,
     versions: [m.entry.version],
@@ -44,10 +40,12 @@ function metadata(m: LoadedModel) {
   };
 }
 
+export const MODEL_PATHS = ["/v2/models/:name", "/v2/models/:name/versions/:version"];
+
 export function kserveRouter(config: Config, state: ServingState): Router {
   const router = Router();
   router.get("/v2", (_req, res) => {
-    res.json({ name: "cgnn", version: "1", extensions: [] });
+    res.json({ name: "cgnn", version: "1", extensions: EXTENSIONS });
   });
   router.get("/v2/health/live", (_req, res) => {
     res.json({ live: true });
@@ -55,66 +53,134 @@ export function kserveRouter(config: Config, state: ServingState): Router {
   router.get("/v2/health/ready", (_req, res) => {
     res.status(state.ready ? 200 : 503).json({ ready: state.ready });
   });
-  router.get("/v2/models/:name", (req, res) => {
-    res.json(metadata(model(state.current, req.params.name)));
-  });
-  router.get("/v2/models/:name/ready", (req, res) => {
-    res.json({ name: model(state.current, req.params.name).name, ready: true });
-  });
-  router.post(
-    "/v2/models/:name/infer",
-    express.json({ limit: config.maxUploadBytes }),
-    withServingSet<{ name: string }>(state, async (req, res, set) => {
-      const m = model(set, req.params.name);
-      const { id, inputs, outputs } = parseInfer(req.body);
-      const [input] = inputs;
-      const [n, ...shape] = input.shape;
-      if (input.name !== m.engine.metadata.input.name) {
-        throw unprocessable(
-          "bad_body",
-          `inputs[0].name: model ${m.name} has input ${m.engine.metadata.input.name}`,
-        );
-      }
-      if (shape.join() !== m.engine.inputShape.join() || n < 1 || n > config.maxImagesPerRequest) {
-        throw unprocessable(
-          "bad_body",
-          `inputs[0].shape: expected [n, ${m.engine.inputShape.join(", ")}] with 1 ≤ n ≤ ${config.maxImagesPerRequest}`,
-        );
-      }
-      const data = (input.data as unknown[]).flat(Number.POSITIVE_INFINITY) as number[];
-      const size = m.engine.inputShape.reduce((a, b) => a * b, n);
-      if (data.length !== size)
-        throw unprocessable(
-          "bad_body",
-          `inputs[0].data: ${data.length} values for shape [${input.shape}]`,
-        );
-      const unknown = outputs?.find((o) => o.name !== m.output);
-      if (unknown)
-        throw unprocessable("bad_body", `outputs: model ${m.name} has no output ${unknown.name}`);
-      const out = await m.run(Float32Array.from(data), n);
-      res.json({
-        model_name: m.name,
-        model_version: m.entry.version,
-        ...(id === undefined ? {} : { id }),
-        outputs: [
-          {
-            name: m.output,
-            datatype: "FP32",
-            shape: [n, m.engine.outputDim],
-            data: Array.from(out),
-          },
-        ],
-      });
-    }),
+  for (const path of MODEL_PATHS) {
+    router.get(path, (req: Request<ModelParams>, res) => {
+      res.json(modelMetadata(model(state.current, req.params)));
+    });
+    router.get(`${path}/ready`, (req: Request<ModelParams>, res) => {
+      res.json({ name: model(state.current, req.params).name, ready: true });
+    });
+    router.post(
+      `${path}/infer`,
+      withServingSet<ModelParams>(state, async (req, res, set) => {
+        await infer(req, res, set, config);
+      }),
+    );
+  }
+  router.use("/v2", (req, _res, next) =>
+    next(notFound(`no route ${req.method} ${req.originalUrl}`)),
   );
   return router;
 }
 
-function parseInfer(body: unknown) {
-  const result = InferRequest.safeParse(body);
+function parseRequest(json: unknown): InferRequest {
+  const result = InferRequest.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw unprocessable("bad_body", `${issue.path.join(".") || "body"}: ${issue.message}`);
+    throw badRequest("bad_body", `${issue.path.join(".") || "body"}: ${issue.message}`);
   }
   return result.data;
+}
+
+/** The input's values from JSON `data` or, with binary_data_size, from the bytes after the JSON header. */
+function inputValues(
+  input: InferRequest["inputs"][number],
+  binary: Buffer,
+  size: number,
+  rank: number,
+) {
+  const bytes = input.parameters?.binary_data_size;
+  if (bytes === undefined) {
+    if (binary.length > 0) {
+      throw badRequest(
+        "bad_tensor",
+        `${binary.length} binary bytes follow the JSON, but no input has binary_data_size`,
+      );
+    }
+    if (!input.data)
+      throw badRequest("bad_tensor", `input ${input.name}: has neither data nor binary_data_size`);
+    return flattenData(input.data, size, rank, input.name);
+  }
+  if (input.data !== undefined) {
+    throw badRequest("bad_tensor", `input ${input.name}: has both data and binary_data_size`);
+  }
+  if (bytes !== binary.length) {
+    throw badRequest(
+      "bad_tensor",
+      `input ${input.name}: binary_data_size ${JSON.stringify(bytes)} differs from the ${binary.length} bytes after the JSON header`,
+    );
+  }
+  return binaryData(binary, size, input.name);
+}
+
+interface PlannedOutput {
+  name: string;
+  binary: boolean;
+  classification?: number;
+}
+
+/** Checks the requested outputs before any work; none requested means the model's one output. */
+function planOutputs(request: InferRequest, m: LoadedModel): PlannedOutput[] {
+  const requested = request.outputs ?? [{ name: m.output }];
+  return requested.map(({ name, parameters }) => {
+    if (name !== m.output) {
+      throw badRequest("bad_output", `output ${name}: model ${m.name} has one output, ${m.output}`);
+    }
+    return {
+      name,
+      binary: wantsBinary(request, parameters, name),
+      classification: classificationCount(parameters, name),
+    };
+  });
+}
+
+async function infer(req: Request<ModelParams>, res: Response, set: ServingSet, config: Config) {
+  const m = model(set, req.params);
+  const perImage = m.engine.inputShape.reduce((a, b) => a * b, 1);
+  const body = await readInferBody(
+    req as unknown as Request,
+    inferBodyLimit(perImage * config.maxImagesPerRequest),
+  );
+  const request = parseRequest(body.json);
+  if (request.inputs.length !== 1) {
+    throw badRequest(
+      "bad_body",
+      `inputs: model ${m.name} takes 1 input, got ${request.inputs.length}`,
+    );
+  }
+  const [input] = request.inputs;
+  const n = checkInputHeader(input, m, config.maxImagesPerRequest);
+  const outputs = planOutputs(request, m);
+  const values = inputValues(input, body.binary, n * perImage, input.shape.length);
+  checkRange(values, m, input.name);
+  const result = await m.run(values, n);
+  if (!result.every(Number.isFinite)) {
+    throw badRequest("non_finite", `model ${m.name} produced non-finite outputs for this input`);
+  }
+  const tensors: OutputTensor[] = outputs.map((o) =>
+    o.classification === undefined
+      ? {
+          name: o.name,
+          datatype: "FP32",
+          shape: [n, m.engine.outputDim],
+          values: result,
+          binary: o.binary,
+        }
+      : {
+          name: o.name,
+          datatype: "BYTES",
+          shape: [n, o.classification],
+          values: classify(m, set, config, result, n, o.classification),
+          binary: o.binary,
+        },
+  );
+  sendInferResponse(
+    res,
+    {
+      model_name: m.name,
+      model_version: m.entry.version,
+      ...(request.id === undefined ? {} : { id: request.id }),
+    },
+    tensors,
+  );
 }
