@@ -7,6 +7,7 @@ import type { Metrics } from "./metrics.js";
 import { classifyRouter } from "./routes/classify.js";
 import { healthRouter } from "./routes/health.js";
 import { kserveRouter } from "./routes/kserve.js";
+import { openApiRouter } from "./routes/openapi.js";
 import { taylornetRouter } from "./routes/taylornet.js";
 import type { ServingState } from "./state.js";
 
@@ -43,6 +44,7 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
   app.use(classifyRouter(config, state, metrics));
   app.use(taylornetRouter(config, state, metrics));
   app.use(kserveRouter(config, state));
+  app.use(openApiRouter());
 
   app.use((req, _res, next) => next(notFound(`no route ${req.method} ${req.path}`)));
 
