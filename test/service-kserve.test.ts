@@ -161,6 +161,11 @@ test("a JSON body without Content-Type (as the Triton HTTP client sends it) is r
   assert.equal(res.status, 200);
   const body = await answerJson(res);
   assertClose(body.outputs[0].data, classifierLogits(fx.classifierWeights, pixels));
+  const charset = await post("/v2/models/taylornet/infer", JSON.stringify({ inputs: [] }), {
+    "content-type": "application/json; charset=utf-8",
+  });
+  assert.equal(charset.status, 400, "read as JSON (and refused for its empty inputs)");
+  assert.match((await answerJson(charset)).error, /inputs/);
   const plain = await post("/v2/models/taylornet/infer", "{}", { "content-type": "text/plain" });
   assert.equal(plain.status, 415);
   assert.match((await answerJson(plain)).error, /application\/json/);
@@ -434,5 +439,25 @@ test("1.5 M nested empty arrays are refused fast while /healthz keeps answering"
   assert.equal(answer.status, 400);
   assert.match((await answerJson(answer)).error, /nested deeper or wider/);
   assert.ok(Math.max(...polls) < 1000);
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+});
+
+test("a client that goes away mid-body is not logged as a server error", async () => {
+  const before = svc.logs.length;
+  const req = http.request(`${url}/v2/models/taylornet/infer`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "content-length": "100000" },
+  });
+  req.on("error", () => undefined);
+  req.write('{"inputs": [{"name": "input", "shape": [1, 28, 28, 1], "datatype": "FP32", "data": [');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  req.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.deepEqual(
+    svc.logs.slice(before).filter((l) => l.event === "request_error"),
+    [],
+  );
+  const errors = await svc.metrics.registry.getSingleMetricAsString("cgnn_http_errors_total");
+  assert.doesNotMatch(errors, /code="internal"/);
   assert.equal((await fetch(`${url}/healthz`)).status, 200);
 });

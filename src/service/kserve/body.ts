@@ -59,9 +59,10 @@ function readRaw(req: Request, limit: number): Promise<Buffer> {
       cleanup();
       resolve(Buffer.concat(chunks, size));
     };
-    const onError = (error: Error) => {
+    const onError = () => {
       cleanup();
-      reject(error);
+      // The client went away mid-body: its doing, not a server error.
+      reject(badRequest("client_aborted", "the client aborted the request body"));
     };
     req.on("data", onData);
     req.on("end", onEnd);
@@ -88,7 +89,8 @@ function headerLength(req: Request, total: number): number | undefined {
  */
 export async function readInferBody(req: Request, limit: number): Promise<InferBody> {
   const type = req.headers["content-type"];
-  if (type !== undefined && !ACCEPTED.some((t) => req.is(t))) {
+  const mediaType = type?.split(";")[0].trim().toLowerCase();
+  if (mediaType !== undefined && !ACCEPTED.includes(mediaType)) {
     throw unsupportedType(`content type ${type} is not accepted; send ${ACCEPTED.join(" or ")}`);
   }
   const raw = await readRaw(req, limit);
