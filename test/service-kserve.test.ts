@@ -337,6 +337,11 @@ test("bad tensors are 400s naming the problem: datatype, shape, data, range, nes
     ["no inputs", { inputs: [] }, /inputs/],
     ["output", { inputs: [input], outputs: [{ name: "probs" }] }, /has one output, logits/],
     ["no data", { inputs: [{ ...input, data: undefined }] }, /neither data nor binary_data_size/],
+    [
+      "data not an array",
+      { inputs: [{ ...input, data: "0" }] },
+      /inputs\.0\.data: expected an array/,
+    ],
   ];
   for (const [what, body, message] of cases) {
     const res = await postJson("/v2/models/taylornet/infer", body);

@@ -5,10 +5,11 @@ import { type Request, type Response, Router } from "express";
 import type { Config } from "../../config.js";
 import { badRequest, notFound } from "../errors.js";
 import { inferBodyLimit, readInferBody } from "../kserve/body.js";
-import { classificationCount, classify } from "../kserve/classification.js";
-import { EXTENSIONS, InferRequest } from "../kserve/contract.js";
-import { type OutputTensor, sendInferResponse, wantsBinary } from "../kserve/response.js";
-import { binaryData, checkInputHeader, checkRange, flattenData } from "../kserve/tensor.js";
+import { classify } from "../kserve/classification.js";
+import { EXTENSIONS } from "../kserve/contract.js";
+import { inputValues, parseRequest, planOutputs } from "../kserve/request.js";
+import { type OutputTensor, sendInferResponse } from "../kserve/response.js";
+import { checkInputHeader, checkRange } from "../kserve/tensor.js";
 import type { LoadedModel, ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { withServingSet } from "./lease.js";
@@ -71,67 +72,6 @@ export function kserveRouter(config: Config, state: ServingState): Router {
     next(notFound(`no route ${req.method} ${req.originalUrl}`)),
   );
   return router;
-}
-
-function parseRequest(json: unknown): InferRequest {
-  const result = InferRequest.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw badRequest("bad_body", `${issue.path.join(".") || "body"}: ${issue.message}`);
-  }
-  return result.data;
-}
-
-/** The input's values from JSON `data` or, with binary_data_size, from the bytes after the JSON header. */
-function inputValues(
-  input: InferRequest["inputs"][number],
-  binary: Buffer,
-  size: number,
-  rank: number,
-) {
-  const bytes = input.parameters?.binary_data_size;
-  if (bytes === undefined) {
-    if (binary.length > 0) {
-      throw badRequest(
-        "bad_tensor",
-        `${binary.length} binary bytes follow the JSON, but no input has binary_data_size`,
-      );
-    }
-    if (!input.data)
-      throw badRequest("bad_tensor", `input ${input.name}: has neither data nor binary_data_size`);
-    return flattenData(input.data, size, rank, input.name);
-  }
-  if (input.data !== undefined) {
-    throw badRequest("bad_tensor", `input ${input.name}: has both data and binary_data_size`);
-  }
-  if (bytes !== binary.length) {
-    throw badRequest(
-      "bad_tensor",
-      `input ${input.name}: binary_data_size ${JSON.stringify(bytes)} differs from the ${binary.length} bytes after the JSON header`,
-    );
-  }
-  return binaryData(binary, size, input.name);
-}
-
-interface PlannedOutput {
-  name: string;
-  binary: boolean;
-  classification?: number;
-}
-
-/** Checks the requested outputs before any work; none requested means the model's one output. */
-function planOutputs(request: InferRequest, m: LoadedModel): PlannedOutput[] {
-  const requested = request.outputs ?? [{ name: m.output }];
-  return requested.map(({ name, parameters }) => {
-    if (name !== m.output) {
-      throw badRequest("bad_output", `output ${name}: model ${m.name} has one output, ${m.output}`);
-    }
-    return {
-      name,
-      binary: wantsBinary(request, parameters, name),
-      classification: classificationCount(parameters, name),
-    };
-  });
 }
 
 async function infer(req: Request<ModelParams>, res: Response, set: ServingSet, config: Config) {
