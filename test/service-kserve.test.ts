@@ -466,3 +466,19 @@ test("a client that goes away mid-body is not logged as a server error", async (
   assert.doesNotMatch(errors, /code="internal"/);
   assert.equal((await fetch(`${url}/healthz`)).status, 200);
 });
+
+test("a full batch as JSON (decoded off the event loop) answers every row", async () => {
+  const images = await Promise.all(refs.slice(0, 8).map(digit));
+  const res = await postJson("/v2/models/taylornet/infer", {
+    inputs: [{ name: "input", shape: [8, 28, 28, 1], datatype: "FP32", data: images }],
+  });
+  assert.equal(res.status, 200);
+  const [out] = (await answerJson(res)).outputs;
+  assert.deepEqual(out.shape, [8, 10]);
+  images.forEach((pixels, row) => {
+    assertClose(
+      out.data.slice(row * 10, (row + 1) * 10),
+      classifierLogits(fx.classifierWeights, pixels),
+    );
+  });
+});

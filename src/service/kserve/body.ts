@@ -4,8 +4,8 @@ import type { Request } from "express";
 import { badRequest, HttpError, unsupportedType } from "../errors.js";
 
 export interface InferBody {
-  /** The parsed JSON inference header. */
-  json: unknown;
+  /** The JSON inference request (the whole body, or the header the binary extension's length names). */
+  json: Buffer;
   /** The bytes after the JSON header (binary tensor data extension); empty without it. */
   binary: Buffer;
 }
@@ -95,14 +95,5 @@ export async function readInferBody(req: Request, limit: number): Promise<InferB
   }
   const raw = await readRaw(req, limit);
   const jsonBytes = headerLength(req, raw.length) ?? raw.length;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.subarray(0, jsonBytes).toString("utf8"));
-  } catch (error) {
-    throw badRequest(
-      "bad_json",
-      `the inference request is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  return { json, binary: raw.subarray(jsonBytes) };
+  return { json: raw.subarray(0, jsonBytes), binary: raw.subarray(jsonBytes) };
 }

@@ -7,6 +7,7 @@ import { badRequest, notFound } from "../errors.js";
 import { inferBodyLimit, readInferBody } from "../kserve/body.js";
 import { classify } from "../kserve/classification.js";
 import { EXTENSIONS } from "../kserve/contract.js";
+import { decodeInferBody } from "../kserve/decode-off-loop.js";
 import { inputValues, parseRequest, planOutputs } from "../kserve/request.js";
 import { type OutputTensor, sendInferResponse } from "../kserve/response.js";
 import { checkInputHeader, checkRange } from "../kserve/tensor.js";
@@ -77,11 +78,10 @@ export function kserveRouter(config: Config, state: ServingState): Router {
 async function infer(req: Request<ModelParams>, res: Response, set: ServingSet, config: Config) {
   const m = model(set, req.params);
   const perImage = m.engine.inputShape.reduce((a, b) => a * b, 1);
-  const body = await readInferBody(
-    req as unknown as Request,
-    inferBodyLimit(perImage * config.maxImagesPerRequest),
-  );
-  const request = parseRequest(body.json);
+  const maxValues = perImage * config.maxImagesPerRequest;
+  const body = await readInferBody(req as unknown as Request, inferBodyLimit(maxValues));
+  const decoded = await decodeInferBody(body.json, maxValues);
+  const request = parseRequest(decoded.json);
   if (request.inputs.length !== 1) {
     throw badRequest(
       "bad_body",
@@ -91,7 +91,7 @@ async function infer(req: Request<ModelParams>, res: Response, set: ServingSet, 
   const [input] = request.inputs;
   const n = checkInputHeader(input, m, config.maxImagesPerRequest);
   const outputs = planOutputs(request, m);
-  const values = inputValues(input, body.binary, n * perImage, input.shape.length);
+  const values = inputValues(input, decoded.tensors[0], body.binary, n * perImage);
   checkRange(values, m, input.name);
   const result = await m.run(values, n);
   if (!result.every(Number.isFinite)) {
