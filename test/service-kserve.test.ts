@@ -166,6 +166,9 @@ test("a JSON body without Content-Type (as the Triton HTTP client sends it) is r
   });
   assert.equal(charset.status, 400, "read as JSON (and refused for its empty inputs)");
   assert.match((await answerJson(charset)).error, /inputs/);
+  const gzip = await post("/v2/models/taylornet/infer", "{}", { "content-encoding": "gzip" });
+  assert.equal(gzip.status, 415);
+  assert.match((await answerJson(gzip)).error, /Content-Encoding gzip/);
   const plain = await post("/v2/models/taylornet/infer", "{}", { "content-type": "text/plain" });
   assert.equal(plain.status, 415);
   assert.match((await answerJson(plain)).error, /application\/json/);

@@ -93,6 +93,12 @@ export async function readInferBody(req: Request, limit: number): Promise<InferB
   if (mediaType !== undefined && !ACCEPTED.includes(mediaType)) {
     throw unsupportedType(`content type ${type} is not accepted; send ${ACCEPTED.join(" or ")}`);
   }
+  const encoding = req.headers["content-encoding"];
+  if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
+    throw unsupportedType(
+      `Content-Encoding ${encoding} is not supported; send the body uncompressed`,
+    );
+  }
   const raw = await readRaw(req, limit);
   const jsonBytes = headerLength(req, raw.length) ?? raw.length;
   return { json: raw.subarray(0, jsonBytes), binary: raw.subarray(jsonBytes) };

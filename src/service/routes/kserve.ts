@@ -1,6 +1,6 @@
 // The KServe v2 (Open Inference Protocol) REST paths over the loaded ONNX models, for standard clients:
 // server and model metadata/readiness, and infer (unversioned and versioned) with the binary tensor data and
-// classification extensions. Errors under /v2 answer the protocol's {"error": "<message>"} (see app.ts).
+// classification extensions. Errors under /v2 (unknown /v2 paths too) answer the protocol's {"error": "<message>"} (app.ts).
 import { type Request, type Response, Router } from "express";
 import type { Config } from "../../config.js";
 import { badRequest, notFound } from "../errors.js";
@@ -69,9 +69,6 @@ export function kserveRouter(config: Config, state: ServingState): Router {
       }),
     );
   }
-  router.use("/v2", (req, _res, next) =>
-    next(notFound(`no route ${req.method} ${req.originalUrl}`)),
-  );
   return router;
 }
 
