@@ -125,3 +125,31 @@ test("docs/API.md's /classify example is the shipped answer for the first MNIST 
   );
   assert.ok(Math.abs(res.body.similarity - documented.similarity) < 1e-3);
 });
+
+test("the KServe examples of docs/API.md run as written against the shipped models", {
+  skip,
+}, async () => {
+  const doc = await readFile("docs/API.md", "utf8");
+  const examples = [
+    ...doc.matchAll(
+      /curl -s http:\/\/localhost:8080(\/v2\/models\/\S+\/infer)[\s\S]*?-d '([^']+)'/g,
+    ),
+  ];
+  assert.ok(examples.length >= 1, "docs/API.md has a KServe infer example");
+  for (const [, path, body] of examples) {
+    const request_ = JSON.parse(body.replace("[0, 0, ...]", "[]")) as {
+      inputs: { shape: number[]; data: number[] }[];
+    };
+    const [input] = request_.inputs;
+    input.data = new Array(input.shape.reduce((a, b) => a * b, 1)).fill(0);
+    const res = await request(app).post(path).send(request_);
+    assert.equal(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
+    const name = path.split("/")[3];
+    assert.equal(res.body.model_name, name);
+    assert.ok(
+      doc.includes(`"model_name": "${name}", "model_version": "${res.body.model_version}"`),
+    );
+    const meta = await request(app).get(`/v2/models/${name}`);
+    assert.equal(meta.body.outputs[0].name, res.body.outputs[0].name);
+  }
+});

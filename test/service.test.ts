@@ -326,7 +326,9 @@ test("GET /v1/models and the KServe v2 model paths describe and run the models",
     { inputs: [] },
   ]) {
     const bad = await request(svc.app).post("/v2/models/taylornet/infer").send(body);
-    assert.equal(bad.status, 422, JSON.stringify(bad.body));
+    // The Open Inference Protocol answers bad requests with 400 and {"error": "<message>"} (issue #15).
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.equal(typeof bad.body.error, "string");
   }
   assert.equal((await request(svc.app).post("/v2/models/nope/infer").send({})).status, 404);
 });

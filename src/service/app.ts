@@ -8,6 +8,7 @@ import { classifyRouter } from "./routes/classify.js";
 import { explainRouter } from "./routes/explain.js";
 import { healthRouter } from "./routes/health.js";
 import { kserveRouter } from "./routes/kserve.js";
+import { openApiRouter } from "./routes/openapi.js";
 import { polynomialRouter } from "./routes/polynomial.js";
 import { referencesRouter } from "./routes/references.js";
 import { taylornetRouter } from "./routes/taylornet.js";
@@ -20,6 +21,8 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
 }
+
+const isKservePath = (path: string) => path === "/v2" || path.startsWith("/v2/");
 
 function routeOf(req: Request): string {
   return req.route ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
@@ -56,6 +59,7 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
   app.use(classifyRouter(config, state, metrics));
   app.use(taylornetRouter(config, state, metrics));
   app.use(kserveRouter(config, state));
+  app.use(openApiRouter());
   app.use(webRouter());
   app.use(referencesRouter(state));
   app.use(explainRouter(config, state));
@@ -80,7 +84,11 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
       res.status(error.status).end();
       return;
     }
-    res.status(error.status).json({ error: { code: error.code, message: error.message } });
+    // The Open Inference Protocol's error body under /v2; the native endpoints keep {code, message}.
+    const body = isKservePath(req.path)
+      ? { error: error.message }
+      : { error: { code: error.code, message: error.message } };
+    res.status(error.status).json(body);
   });
   return app;
 }

@@ -1,38 +1,36 @@
-// The KServe v2 (Open Inference Protocol) REST paths over the loaded ONNX models, for standard clients.
-import express, { Router } from "express";
-import { z } from "zod";
+// The KServe v2 (Open Inference Protocol) REST paths over the loaded ONNX models, for standard clients:
+// server and model metadata/readiness, and infer (unversioned and versioned) with the binary tensor data and
+// classification extensions. Errors under /v2 (unknown /v2 paths too) answer the protocol's {"error": "<message>"} (app.ts).
+import { type Request, type Response, Router } from "express";
 import type { Config } from "../../config.js";
-import { notFound, unprocessable } from "../errors.js";
+import { badRequest, notFound } from "../errors.js";
+import { inferBodyLimit, readInferBody } from "../kserve/body.js";
+import { classify } from "../kserve/classification.js";
+import { EXTENSIONS } from "../kserve/contract.js";
+import { decodeInferBody } from "../kserve/decode-off-loop.js";
+import { inputValues, parseRequest, planOutputs } from "../kserve/request.js";
+import { type OutputTensor, sendInferResponse } from "../kserve/response.js";
+import { checkInputHeader, checkRange } from "../kserve/tensor.js";
 import type { LoadedModel, ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { withServingSet } from "./lease.js";
 
-const NumberTree: z.ZodType<unknown> = z.lazy(() => z.union([z.number(), z.array(NumberTree)]));
+interface ModelParams {
+  name: string;
+  version?: string;
+}
 
-const InferRequest = z.strictObject({
-  id: z.string().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  inputs: z
-    .array(
-      z.strictObject({
-        name: z.string(),
-        shape: z.array(z.number().int().nonnegative()),
-        datatype: z.literal("FP32"),
-        data: z.array(NumberTree),
-        parameters: z.record(z.string(), z.unknown()).optional(),
-      }),
-    )
-    .length(1),
-  outputs: z.array(z.looseObject({ name: z.string() })).optional(),
-});
-
-function model(set: ServingSet | undefined, name: string): LoadedModel {
+/** The model a path names; with a version, only if that version is the one loaded. */
+function model(set: ServingSet | undefined, { name, version }: ModelParams): LoadedModel {
   const m = set?.models.get(name);
   if (!m) throw notFound(`model ${name} is not loaded`);
+  if (version !== undefined && version !== m.entry.version) {
+    throw notFound(`model ${name} version ${version} is not loaded (serving ${m.entry.version})`);
+  }
   return m;
 }
 
-function metadata(m: LoadedModel) {
+export function modelMetadata(m: LoadedModel) {
   return {
     name: m.name,
     versions: [m.entry.version],
@@ -44,10 +42,12 @@ function metadata(m: LoadedModel) {
   };
 }
 
+export const MODEL_PATHS = ["/v2/models/:name", "/v2/models/:name/versions/:version"];
+
 export function kserveRouter(config: Config, state: ServingState): Router {
   const router = Router();
   router.get("/v2", (_req, res) => {
-    res.json({ name: "cgnn", version: "1", extensions: [] });
+    res.json({ name: "cgnn", version: "1", extensions: EXTENSIONS });
   });
   router.get("/v2/health/live", (_req, res) => {
     res.json({ live: true });
@@ -55,66 +55,69 @@ export function kserveRouter(config: Config, state: ServingState): Router {
   router.get("/v2/health/ready", (_req, res) => {
     res.status(state.ready ? 200 : 503).json({ ready: state.ready });
   });
-  router.get("/v2/models/:name", (req, res) => {
-    res.json(metadata(model(state.current, req.params.name)));
-  });
-  router.get("/v2/models/:name/ready", (req, res) => {
-    res.json({ name: model(state.current, req.params.name).name, ready: true });
-  });
-  router.post(
-    "/v2/models/:name/infer",
-    express.json({ limit: config.maxUploadBytes }),
-    withServingSet<{ name: string }>(state, async (req, res, set) => {
-      const m = model(set, req.params.name);
-      const { id, inputs, outputs } = parseInfer(req.body);
-      const [input] = inputs;
-      const [n, ...shape] = input.shape;
-      if (input.name !== m.engine.metadata.input.name) {
-        throw unprocessable(
-          "bad_body",
-          `inputs[0].name: model ${m.name} has input ${m.engine.metadata.input.name}`,
-        );
-      }
-      if (shape.join() !== m.engine.inputShape.join() || n < 1 || n > config.maxImagesPerRequest) {
-        throw unprocessable(
-          "bad_body",
-          `inputs[0].shape: expected [n, ${m.engine.inputShape.join(", ")}] with 1 ≤ n ≤ ${config.maxImagesPerRequest}`,
-        );
-      }
-      const data = (input.data as unknown[]).flat(Number.POSITIVE_INFINITY) as number[];
-      const size = m.engine.inputShape.reduce((a, b) => a * b, n);
-      if (data.length !== size)
-        throw unprocessable(
-          "bad_body",
-          `inputs[0].data: ${data.length} values for shape [${input.shape}]`,
-        );
-      const unknown = outputs?.find((o) => o.name !== m.output);
-      if (unknown)
-        throw unprocessable("bad_body", `outputs: model ${m.name} has no output ${unknown.name}`);
-      const out = await m.run(Float32Array.from(data), n);
-      res.json({
-        model_name: m.name,
-        model_version: m.entry.version,
-        ...(id === undefined ? {} : { id }),
-        outputs: [
-          {
-            name: m.output,
-            datatype: "FP32",
-            shape: [n, m.engine.outputDim],
-            data: Array.from(out),
-          },
-        ],
-      });
-    }),
-  );
+  for (const path of MODEL_PATHS) {
+    router.get(path, (req: Request<ModelParams>, res) => {
+      res.json(modelMetadata(model(state.current, req.params)));
+    });
+    router.get(`${path}/ready`, (req: Request<ModelParams>, res) => {
+      res.json({ name: model(state.current, req.params).name, ready: true });
+    });
+    router.post(
+      `${path}/infer`,
+      withServingSet<ModelParams>(state, async (req, res, set) => {
+        await infer(req, res, set, config);
+      }),
+    );
+  }
   return router;
 }
 
-function parseInfer(body: unknown) {
-  const result = InferRequest.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw unprocessable("bad_body", `${issue.path.join(".") || "body"}: ${issue.message}`);
+async function infer(req: Request<ModelParams>, res: Response, set: ServingSet, config: Config) {
+  const m = model(set, req.params);
+  const perImage = m.engine.inputShape.reduce((a, b) => a * b, 1);
+  const maxValues = perImage * config.maxImagesPerRequest;
+  const body = await readInferBody(req as unknown as Request, inferBodyLimit(maxValues));
+  const decoded = await decodeInferBody(body.json, maxValues);
+  const request = parseRequest(decoded.json);
+  if (request.inputs.length !== 1) {
+    throw badRequest(
+      "bad_body",
+      `inputs: model ${m.name} takes 1 input, got ${request.inputs.length}`,
+    );
   }
-  return result.data;
+  const [input] = request.inputs;
+  const n = checkInputHeader(input, m, config.maxImagesPerRequest);
+  const outputs = planOutputs(request, m);
+  const values = inputValues(input, decoded.tensors[0], body.binary, n * perImage);
+  checkRange(values, m, input.name);
+  const result = await m.run(values, n);
+  if (!result.every(Number.isFinite)) {
+    throw badRequest("non_finite", `model ${m.name} produced non-finite outputs for this input`);
+  }
+  const tensors: OutputTensor[] = outputs.map((o) =>
+    o.classification === undefined
+      ? {
+          name: o.name,
+          datatype: "FP32",
+          shape: [n, m.engine.outputDim],
+          values: result,
+          binary: o.binary,
+        }
+      : {
+          name: o.name,
+          datatype: "BYTES",
+          shape: [n, o.classification],
+          values: classify(m, set, config, result, n, o.classification),
+          binary: o.binary,
+        },
+  );
+  sendInferResponse(
+    res,
+    {
+      model_name: m.name,
+      model_version: m.entry.version,
+      ...(request.id === undefined ? {} : { id: request.id }),
+    },
+    tensors,
+  );
 }

@@ -35,7 +35,7 @@ export const preprocessingQuery = {
 
 export const preprocessingSchema = z.strictObject(preprocessingQuery);
 
-const classifySchema = z.strictObject({
+export const classifySchema = z.strictObject({
   k: z.coerce.number().int().min(1).max(100).optional(),
   level: z.coerce.number().int().min(1).max(5).optional(),
   ...preprocessingQuery,
