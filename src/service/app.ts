@@ -55,6 +55,7 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
       });
     }
     metrics.httpErrors.inc({ route: routeOf(req), code: error.code });
+    res.set(error.headers);
     res.status(error.status).json({ error: { code: error.code, message: error.message } });
   });
   return app;

@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Extra response headers (Retry-After on a 503). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -37,6 +39,7 @@ interface ErrorLike {
   type?: string;
   status?: number;
   field?: string;
+  retryAfterSeconds?: number;
 }
 
 /** Maps anything thrown to an HttpError; unknown errors become a 500 without internals. */
@@ -44,6 +47,10 @@ export function toHttpError(thrown: unknown): HttpError {
   if (thrown instanceof HttpError) return thrown;
   const e = (thrown ?? {}) as ErrorLike;
   const message = e.message ?? String(thrown);
+  if (e.name === "EngineUnavailableError") {
+    const retryAfter = String(e.retryAfterSeconds ?? 1);
+    return new HttpError(503, e.code ?? "unavailable", message, { "retry-after": retryAfter });
+  }
   if (e.name === "ImageError") {
     return new HttpError(e.status ?? 400, e.code ?? "undecodable", message);
   }

@@ -1,5 +1,5 @@
 // `npm start`: listen at once (readyz 503), load and verify the models, then serve and hot-reload them; drain on SIGTERM/SIGINT.
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError, loadConfig } from "../config.js";
@@ -16,7 +16,29 @@ export interface RunningService {
   metrics: Metrics;
   /** Resolves once the first load attempt has finished (true when models are serving). */
   loaded: Promise<boolean>;
+  /**
+   * Drains and stops: readyz 503 and `Connection: close` on every response from now on; after
+   * config.shutdownDelayMs the listener closes, idle connections close at once and busy ones as
+   * their responses end; after config.shutdownTimeoutMs the rest are closed; then the sessions.
+   */
   close(): Promise<void>;
+}
+
+/** Every response not yet started gets `Connection: close` once shutdown has begun. */
+function closeConnectionsAfterResponses(server: Server, state: ServingState): () => void {
+  const pending = new Set<ServerResponse>();
+  server.prependListener("request", (_req, res: ServerResponse) => {
+    if (state.shuttingDown) {
+      res.setHeader("connection", "close");
+      return;
+    }
+    pending.add(res);
+    res.once("close", () => pending.delete(res));
+  });
+  return () => {
+    for (const res of pending) if (!res.headersSent) res.setHeader("connection", "close");
+    pending.clear();
+  };
 }
 
 /** Starts the HTTP server and the first model load; the service answers 503 until it is ready. */
@@ -43,13 +65,34 @@ export async function startService(
   });
   const loaded = reloader.reload("start", true);
   reloader.watch();
-  const close = async () => {
+  const markPending = closeConnectionsAfterResponses(server, state);
+  let closing: Promise<void> | undefined;
+  const drain = async () => {
+    state.beginShutdown();
+    markPending();
     await reloader.close();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    if (config.shutdownDelayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    }
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // Keep-alive sockets whose response began before shutdown go idle later: close them then.
+    const sweep = setInterval(() => server.closeIdleConnections(), 25);
+    const deadline = setTimeout(() => {
+      log("shutdown_closing_connections", { afterMs: config.shutdownTimeoutMs });
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    try {
+      await closed;
+    } finally {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+    }
     await state.close();
+  };
+  const close = () => {
+    closing ??= drain();
+    return closing;
   };
   return { server, state, reloader, metrics, loaded, close };
 }
@@ -69,10 +112,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     jsonLogger("shutdown_started", { signal });
+    const forceMs = config.shutdownTimeoutMs + 2_000;
     const force = setTimeout(() => {
-      jsonLogger("shutdown_forced", { afterMs: 10_000 });
+      jsonLogger("shutdown_forced", { afterMs: forceMs });
       process.exit(1);
-    }, 10_000);
+    }, forceMs);
     force.unref();
     service.close().then(
       () => {
