@@ -1,9 +1,11 @@
 // `npm start`: listen at once (readyz 503), load and verify the models, then serve and hot-reload them; drain on SIGTERM/SIGINT.
-import type { Server, ServerResponse } from "node:http";
+import type { Server } from "node:http";
+import { Server as NetServer } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { createApp } from "./app.js";
+import { ConnectionDrainer } from "./drain.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { Reloader } from "./reload.js";
@@ -22,23 +24,6 @@ export interface RunningService {
    * their responses end; after config.shutdownTimeoutMs the rest are closed; then the sessions.
    */
   close(): Promise<void>;
-}
-
-/** Every response not yet started gets `Connection: close` once shutdown has begun. */
-function closeConnectionsAfterResponses(server: Server, state: ServingState): () => void {
-  const pending = new Set<ServerResponse>();
-  server.prependListener("request", (_req, res: ServerResponse) => {
-    if (state.shuttingDown) {
-      res.setHeader("connection", "close");
-      return;
-    }
-    pending.add(res);
-    res.once("close", () => pending.delete(res));
-  });
-  return () => {
-    for (const res of pending) if (!res.headersSent) res.setHeader("connection", "close");
-    pending.clear();
-  };
 }
 
 /** Starts the HTTP server and the first model load; the service answers 503 until it is ready. */
@@ -65,27 +50,27 @@ export async function startService(
   });
   const loaded = reloader.reload("start", true);
   reloader.watch();
-  const markPending = closeConnectionsAfterResponses(server, state);
+  const drainer = new ConnectionDrainer(server);
   let closing: Promise<void> | undefined;
   const drain = async () => {
     state.beginShutdown();
-    markPending();
-    await reloader.close();
-    if (config.shutdownDelayMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
-    }
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    // Keep-alive sockets whose response began before shutdown go idle later: close them then.
-    const sweep = setInterval(() => server.closeIdleConnections(), 25);
+    drainer.begin();
     const deadline = setTimeout(() => {
-      log("shutdown_closing_connections", { afterMs: config.shutdownTimeoutMs });
+      log("shutdown_closing_connections", {
+        afterMs: config.shutdownTimeoutMs,
+        open: drainer.open,
+      });
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     try {
-      await closed;
+      await reloader.close();
+      if (config.shutdownDelayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      }
+      // net.Server's close stops listening only: http.Server's would also close every socket
+      // without a request yet, resetting requests already on their way.
+      await new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
     } finally {
-      clearInterval(sweep);
       clearTimeout(deadline);
     }
     await state.close();
