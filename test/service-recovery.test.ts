@@ -70,6 +70,7 @@ test("with every worker of a model dead: readyz 503 names it, requests 503, then
     const up = await request(svc.app).get("/metrics");
     assert.match(up.text, /cgnn_inference_up\{model="embedder"\} 0/);
     assert.match(up.text, /cgnn_inference_up\{model="taylornet"\} 1/);
+    assert.match(up.text, /^cgnn_ready 0$/m);
     // The TaylorNet model has its own workers and keeps serving.
     const predicted = await request(svc.app)
       .post("/taylornet/predict")
@@ -90,6 +91,7 @@ test("with every worker of a model dead: readyz 503 names it, requests 503, then
     const metrics = await request(svc.app).get("/metrics");
     assert.match(metrics.text, /cgnn_inference_worker_restarts_total\{model="embedder"\} 2/);
     assert.match(metrics.text, /cgnn_inference_up\{model="embedder"\} 1/);
+    assert.match(metrics.text, /^cgnn_ready 1$/m);
     const died = svc.logs.filter((l) => l.event === "inference_worker_died");
     assert.equal(died.length, 2);
     assert.equal(died[0].fields.model, "embedder");

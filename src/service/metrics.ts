@@ -101,7 +101,7 @@ export class Metrics {
 
   readonly ready = new Gauge({
     name: "cgnn_ready",
-    help: "1 once models and the index are loaded and warmed, else 0.",
+    help: "1 while /readyz answers 200 (models and index loaded and warmed, every model with a live worker, not shutting down), else 0.",
     registers: [this.registry],
   });
 

@@ -39,6 +39,7 @@ export async function startService(
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  const drainer = new ConnectionDrainer(server);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -50,7 +51,6 @@ export async function startService(
   });
   const loaded = reloader.reload("start", true);
   reloader.watch();
-  const drainer = new ConnectionDrainer(server);
   let closing: Promise<void> | undefined;
   const drain = async () => {
     state.beginShutdown();

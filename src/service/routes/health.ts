@@ -41,6 +41,7 @@ export function healthRouter(state: ServingState, metrics: Metrics): Router {
   });
   router.get("/metrics", async (_req, res) => {
     metrics.setEngines(state.current?.models.values() ?? []);
+    metrics.ready.set(state.ready ? 1 : 0);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   return router;
