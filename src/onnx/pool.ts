@@ -157,7 +157,7 @@ export class WorkerPool implements ImageInferenceEngine {
   }
 
   run(input: Float32Array, n: number): Promise<Float32Array> {
-    return this.enqueue((resolve, reject) => {
+    return this.enqueue(n, (resolve, reject) => {
       validateBatch(input, n, this.inputShape, this.path);
       return {
         part: { input: input.slice() },
@@ -170,7 +170,7 @@ export class WorkerPool implements ImageInferenceEngine {
 
   /** Decodes, frames and embeds `images` in a worker; rejects with the first image's ImageError. */
   runImages(images: readonly Uint8Array[], options: ImageInputOptions): Promise<ImageRunResult> {
-    return this.enqueue((resolve, reject) => ({
+    return this.enqueue(images.length, (resolve, reject) => ({
       part: { images: images.map((b) => new Uint8Array(b)), options },
       n: images.length,
       settle: (result, output) => {
@@ -181,14 +181,16 @@ export class WorkerPool implements ImageInferenceEngine {
     }));
   }
 
+  /** Queues the job of `n` images, refused before its inputs are copied when the queue is full. */
   private enqueue<T>(
+    n: number,
     job: (resolve: (value: T) => void, reject: (error: Error) => void) => Job,
   ): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`${this.path}: engine is closed`));
     if (!this.alive) return Promise.reject(this.noWorker());
     return new Promise<T>((resolve, reject) => {
+      checkQueueBound(this.queued, n, this.settings.maxQueue, `model ${this.name}`);
       const next = job(resolve, reject);
-      checkQueueBound(this.queued, next.n, this.settings.maxQueue, `model ${this.name}`);
       this.queue.push(next);
       this.queued += next.n;
       this.dispatch();
