@@ -191,6 +191,8 @@ async function engines(c: Case, file: string, seconds: number) {
     metadata: direct.metadata,
     inputShape: direct.inputShape,
     outputDim: direct.outputDim,
+    queuedImages: 0,
+    alive: true,
   };
   const r = await concurrent(plain, c.spec, 64, seconds);
   emit({

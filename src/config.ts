@@ -1,6 +1,7 @@
 // Service configuration from environment and command-line flags, validated once at start.
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { DEFAULT_MAX_QUEUE } from "./onnx/engine.js";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -21,6 +22,14 @@ const ConfigSchema = z.object({
   maxRequestBytes: int(1, 2 ** 40).optional(),
   /** Header-declared width × height summed over a request's images; unset: see requestPixelLimit. */
   maxRequestPixels: int(1, 2 ** 40).optional(),
+  /** Images waiting for inference per model; past it requests get 503 + Retry-After. */
+  maxQueue: int(1, 1 << 20).default(DEFAULT_MAX_QUEUE),
+  /** Delay before a dead inference worker is replaced (ms); doubles per failed start, up to 30 s. */
+  workerRestartMs: int(1, 30_000).default(100),
+  /** After SIGTERM: ms to keep accepting connections (readyz 503) before closing the listener. */
+  shutdownDelayMs: int(0, 60_000).default(0),
+  /** After SIGTERM: ms until connections still open are closed, whatever they are doing. */
+  shutdownTimeoutMs: int(100, 600_000).default(8_000),
   defaultK: int(1, 100).default(5),
   /** Unset: the references' own `defaultLevel` from the manifest, else 5. */
   defaultLevel: int(1, 5).optional(),
@@ -46,6 +55,10 @@ const SOURCES: Record<keyof Config, { flag: string; env: string }> = {
   maxImagesPerRequest: { flag: "max-images", env: "CGNN_MAX_IMAGES" },
   maxRequestBytes: { flag: "max-request-bytes", env: "CGNN_MAX_REQUEST_BYTES" },
   maxRequestPixels: { flag: "max-request-pixels", env: "CGNN_MAX_REQUEST_PIXELS" },
+  maxQueue: { flag: "max-queue", env: "CGNN_MAX_QUEUE" },
+  workerRestartMs: { flag: "worker-restart-ms", env: "CGNN_WORKER_RESTART_MS" },
+  shutdownDelayMs: { flag: "shutdown-delay-ms", env: "CGNN_SHUTDOWN_DELAY_MS" },
+  shutdownTimeoutMs: { flag: "shutdown-timeout-ms", env: "CGNN_SHUTDOWN_TIMEOUT_MS" },
   defaultK: { flag: "default-k", env: "CGNN_DEFAULT_K" },
   defaultLevel: { flag: "default-level", env: "CGNN_DEFAULT_LEVEL" },
   reloadDebounceMs: { flag: "reload-debounce-ms", env: "CGNN_RELOAD_DEBOUNCE_MS" },

@@ -40,3 +40,22 @@ test("a bad value gives one line naming the flag, the variable and the value", (
     (e: Error) => e instanceof ConfigError && /bogus/.test(e.message),
   );
 });
+
+test("the queue bound, worker restart delay and shutdown timings are settings with safe defaults", () => {
+  const d = loadConfig([], {});
+  assert.equal(d.maxQueue, 4096);
+  assert.ok(d.maxQueue >= 64 * d.maxImagesPerRequest, "64 connections of full requests fit");
+  assert.equal(d.workerRestartMs, 100);
+  assert.equal(d.shutdownDelayMs, 0);
+  assert.equal(d.shutdownTimeoutMs, 8_000);
+  const c = loadConfig(["--max-queue", "16", "--shutdown-timeout-ms", "2000"], {
+    CGNN_WORKER_RESTART_MS: "250",
+    CGNN_SHUTDOWN_DELAY_MS: "500",
+  });
+  assert.deepEqual(
+    [c.maxQueue, c.workerRestartMs, c.shutdownDelayMs, c.shutdownTimeoutMs],
+    [16, 250, 500, 2000],
+  );
+  assert.throws(() => loadConfig(["--max-queue", "0"], {}), /--max-queue \/ CGNN_MAX_QUEUE/);
+  assert.throws(() => loadConfig([], { CGNN_SHUTDOWN_TIMEOUT_MS: "5" }), /--shutdown-timeout-ms/);
+});

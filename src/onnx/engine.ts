@@ -3,13 +3,51 @@
 import type { OnnxModelMetadata } from "./metadata.js";
 
 export interface InferenceEngine {
-  /** n NHWC images in [0, 1] → n × outputDim values; never blocks the event loop for long. */
+  /**
+   * n NHWC images in [0, 1] → n × outputDim values; never blocks the event loop for long.
+   * Rejects with EngineUnavailableError when its queue is full or no worker is alive.
+   */
   run(input: Float32Array, n: number): Promise<Float32Array>;
   close(): Promise<void>;
   metadata: OnnxModelMetadata;
   /** [H, W, C] of one image. */
   inputShape: [number, number, number];
   outputDim: number;
+  /** Images waiting for a session (not yet running). */
+  readonly queuedImages: number;
+  /** False while the engine cannot run anything (every worker has died and none is back yet). */
+  readonly alive: boolean;
+}
+
+/** Why an engine refused or dropped a request; the client may retry after `retryAfterSeconds`. */
+export type UnavailableCode = "overloaded" | "worker_failed" | "no_worker";
+
+/** A request the engine cannot serve now (a 503 with Retry-After): nothing is wrong with it. */
+export class EngineUnavailableError extends Error {
+  override name = "EngineUnavailableError";
+  constructor(
+    readonly code: UnavailableCode,
+    message: string,
+    readonly retryAfterSeconds = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** The default bound on queued images per model: far above 64 connections of full requests. */
+export const DEFAULT_MAX_QUEUE = 4096;
+
+/**
+ * Refuses a job of `n` images when `queued` images already wait and the job would take the
+ * queue past `maxQueue` (a job into an empty queue always passes, however large).
+ */
+export function checkQueueBound(queued: number, n: number, maxQueue: number, source: string) {
+  if (queued > 0 && queued + n > maxQueue) {
+    throw new EngineUnavailableError(
+      "overloaded",
+      `${source}: ${queued} images are queued for inference (at most ${maxQueue}); retry shortly`,
+    );
+  }
 }
 
 export interface PendingRequest {

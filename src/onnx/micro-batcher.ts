@@ -1,6 +1,10 @@
 // Micro-batching on the main thread: requests that arrive within maxWaitMs (or until maxBatch
-// images) share one session.run, which bounds how often inference blocks the event loop.
+// images) share one session.run, which bounds how often inference blocks the event loop. The
+// queue is bounded: past maxQueue waiting images a request is refused (a 503), not queued.
+import { basename } from "node:path";
 import {
+  checkQueueBound,
+  DEFAULT_MAX_QUEUE,
   type InferenceEngine,
   joinInputs,
   type PendingRequest,
@@ -12,10 +16,15 @@ import { type LoadOptions, loadOnnxModel, type OnnxModel, validateBatch } from "
 export interface MicroBatchOptions extends LoadOptions {
   maxBatch?: number;
   maxWaitMs?: number;
+  /** Most images waiting for the session; a request beyond it is refused (default DEFAULT_MAX_QUEUE). */
+  maxQueue?: number;
 }
 
 export class MicroBatcher implements InferenceEngine {
   private readonly queue: PendingRequest[] = [];
+  private queued = 0;
+  /** The main-thread session cannot die on its own. */
+  readonly alive = true;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private closed = false;
@@ -24,11 +33,13 @@ export class MicroBatcher implements InferenceEngine {
     private readonly model: OnnxModel,
     private readonly maxBatch: number,
     private readonly maxWaitMs: number,
+    private readonly maxQueue: number,
   ) {}
 
   static async create(path: string, options: MicroBatchOptions = {}): Promise<MicroBatcher> {
     const model = await loadOnnxModel(path, { intraOpNumThreads: 2, ...options });
-    return new MicroBatcher(model, options.maxBatch ?? 64, options.maxWaitMs ?? 2);
+    const { maxBatch = 64, maxWaitMs = 2, maxQueue = DEFAULT_MAX_QUEUE } = options;
+    return new MicroBatcher(model, maxBatch, maxWaitMs, maxQueue);
   }
 
   get metadata() {
@@ -40,12 +51,17 @@ export class MicroBatcher implements InferenceEngine {
   get outputDim() {
     return this.model.outputDim;
   }
+  get queuedImages() {
+    return this.queued;
+  }
 
   run(input: Float32Array, n: number): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new Error(`${this.model.path}: engine is closed`));
     return new Promise((resolve, reject) => {
       validateBatch(input, n, this.model.inputShape, this.model.path);
+      checkQueueBound(this.queued, n, this.maxQueue, `model ${basename(this.model.path)}`);
       this.queue.push({ input, n, resolve, reject });
+      this.queued += n;
       this.schedule();
     });
   }
@@ -69,6 +85,7 @@ export class MicroBatcher implements InferenceEngine {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
     const batch = takeBatch(this.queue, this.maxBatch);
+    for (const r of batch) this.queued -= r.n;
     try {
       const { input, n } = joinInputs(batch);
       settleBatch(batch, await this.model.run(input, n), this.model.outputDim);
@@ -83,6 +100,7 @@ export class MicroBatcher implements InferenceEngine {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.queued = 0;
     for (const r of this.queue.splice(0)) r.reject(new Error(`${this.model.path}: engine closed`));
     await this.model.close();
   }

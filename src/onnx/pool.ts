@@ -1,7 +1,9 @@
 // A pool of worker threads, each with its own session: the main thread only queues requests
 // and hands each idle worker everything queued (up to maxBatch images) as one batch. Requests
 // may carry encoded images, which the worker decodes and frames itself (runImages), so that
-// neither inference nor image work runs on the event loop.
+// neither inference nor image work runs on the event loop. The queue is bounded (overload is a
+// 503, not memory), and a dead worker is replaced (pool-slot.ts).
+import { basename } from "node:path";
 import type { Worker } from "node:worker_threads";
 import {
   ImageError,
@@ -9,11 +11,22 @@ import {
   type ImageInputOptions,
   type ModelInput,
 } from "../data/image.js";
-import type { InferenceEngine } from "./engine.js";
+import {
+  checkQueueBound,
+  DEFAULT_MAX_QUEUE,
+  EngineUnavailableError,
+  type InferenceEngine,
+} from "./engine.js";
 import type { OnnxModelMetadata } from "./metadata.js";
+import {
+  firstReply,
+  type RestartDelays,
+  type SlotHooks,
+  startPoolWorker,
+  WorkerSlot,
+} from "./pool-slot.js";
 import type { BatchPart, PartResult, WorkerReply, WorkerRequest } from "./pool-worker.js";
 import { type LoadOptions, validateBatch } from "./runtime.js";
-import { spawnModuleWorker } from "./spawn-worker.js";
 
 export interface PoolOptions extends LoadOptions {
   /** Worker threads (default 2, one per core). */
@@ -22,7 +35,18 @@ export interface PoolOptions extends LoadOptions {
   maxBatch?: number;
   /** Nice value added to each worker thread, below the main thread (default 5; 0 keeps it). */
   niceness?: number;
+  /** Most images waiting for a worker; a request beyond it is refused (default DEFAULT_MAX_QUEUE). */
+  maxQueue?: number;
+  /** Delay before replacing a dead worker (default 100 ms doubling up to 10 s). */
+  restartDelayMs?: RestartDelays;
+  /** Told when a worker dies, comes back, or fails to start again. */
+  onWorkerEvent?: (event: WorkerEvent) => void;
 }
+
+export type WorkerEvent =
+  | { kind: "died"; error: string; restartInMs: number }
+  | { kind: "restarted" }
+  | { kind: "restart_failed"; error: string; restartInMs: number };
 
 /** The model's output for each image and how each was preprocessed. */
 export interface ImageRunResult {
@@ -46,49 +70,68 @@ interface Job {
   reject(error: Error): void;
 }
 
-interface Slot {
-  worker: Worker;
-  busy: Job[] | undefined;
-  id: number;
-  dead: boolean;
+type Slot = WorkerSlot<Job[]>;
+
+interface PoolSettings {
+  maxBatch: number;
+  maxQueue: number;
+  onWorkerEvent: (event: WorkerEvent) => void;
 }
 
 export class WorkerPool implements ImageInferenceEngine {
   private readonly queue: Job[] = [];
+  private queued = 0;
   private closed = false;
   private nextId = 1;
+  private readonly name: string;
+  private readonly slots: Slot[];
 
   private constructor(
     private readonly path: string,
-    private readonly slots: Slot[],
-    private readonly maxBatch: number,
+    workers: Worker[],
+    workerData: unknown,
+    restartDelays: RestartDelays,
+    private readonly settings: PoolSettings,
     readonly metadata: OnnxModelMetadata,
     readonly inputShape: [number, number, number],
     readonly outputDim: number,
   ) {
-    for (const slot of slots) {
-      slot.worker.on("message", (reply: WorkerReply) => this.onReply(slot, reply));
-      slot.worker.on("error", (error) => this.onCrash(slot, error));
-      slot.worker.on("exit", (code) => this.onCrash(slot, new Error(`exited with code ${code}`)));
-    }
+    this.name = basename(path);
+    const hooks: SlotHooks<Job[]> = {
+      reply: (slot, reply) => this.onReply(slot, reply),
+      died: (_slot, batch, error, restartInMs) => this.onDeath(batch ?? [], error, restartInMs),
+      restarted: () => {
+        settings.onWorkerEvent({ kind: "restarted" });
+        this.dispatch();
+      },
+      restartFailed: (_slot, error, restartInMs) =>
+        settings.onWorkerEvent({ kind: "restart_failed", error: error.message, restartInMs }),
+    };
+    this.slots = workers.map((w) => new WorkerSlot(w, workerData, path, restartDelays, hooks));
   }
 
   static async create(path: string, options: PoolOptions = {}): Promise<WorkerPool> {
-    const { workers = 2, maxBatch = 64, niceness = 5, ...load } = options;
+    const {
+      workers = 2,
+      maxBatch = 64,
+      niceness = 5,
+      maxQueue = DEFAULT_MAX_QUEUE,
+      restartDelayMs = { initial: 100, max: 10_000 },
+      onWorkerEvent = () => {},
+      ...load
+    } = options;
     const loadOptions: LoadOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, ...load };
-    const started = Array.from({ length: workers }, () =>
-      spawnModuleWorker(new URL("./pool-worker.ts", import.meta.url), {
-        workerData: { path, options: loadOptions, niceness },
-      }),
-    );
+    const workerData = { path, options: loadOptions, niceness };
+    const started = Array.from({ length: workers }, () => startPoolWorker(workerData));
     try {
       const ready = await Promise.all(started.map((w) => firstReply(w, path)));
       const { metadata, inputShape, outputDim } = ready[0];
-      const slots = started.map((worker) => ({ worker, busy: undefined, id: 0, dead: false }));
       return new WorkerPool(
         path,
-        slots,
-        maxBatch,
+        started,
+        workerData,
+        restartDelayMs,
+        { maxBatch, maxQueue, onWorkerEvent },
         metadata as OnnxModelMetadata,
         inputShape as [number, number, number],
         outputDim,
@@ -99,8 +142,22 @@ export class WorkerPool implements ImageInferenceEngine {
     }
   }
 
+  get queuedImages(): number {
+    return this.queued;
+  }
+
+  /** True while at least one worker is up. */
+  get alive(): boolean {
+    return this.slots.some((s) => s.worker);
+  }
+
+  /** The live worker threads (terminating one is a death the pool recovers from). */
+  get workers(): Worker[] {
+    return this.slots.flatMap((s) => (s.worker ? [s.worker] : []));
+  }
+
   run(input: Float32Array, n: number): Promise<Float32Array> {
-    return this.enqueue((resolve, reject) => {
+    return this.enqueue(n, (resolve, reject) => {
       validateBatch(input, n, this.inputShape, this.path);
       return {
         part: { input: input.slice() },
@@ -113,7 +170,7 @@ export class WorkerPool implements ImageInferenceEngine {
 
   /** Decodes, frames and embeds `images` in a worker; rejects with the first image's ImageError. */
   runImages(images: readonly Uint8Array[], options: ImageInputOptions): Promise<ImageRunResult> {
-    return this.enqueue((resolve, reject) => ({
+    return this.enqueue(images.length, (resolve, reject) => ({
       part: { images: images.map((b) => new Uint8Array(b)), options },
       n: images.length,
       settle: (result, output) => {
@@ -124,23 +181,35 @@ export class WorkerPool implements ImageInferenceEngine {
     }));
   }
 
+  /** Queues the job of `n` images, refused before its inputs are copied when the queue is full. */
   private enqueue<T>(
+    n: number,
     job: (resolve: (value: T) => void, reject: (error: Error) => void) => Job,
   ): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`${this.path}: engine is closed`));
-    if (this.slots.every((s) => s.dead)) {
-      return Promise.reject(new Error(`${this.path}: every inference worker has failed`));
-    }
+    if (!this.alive) return Promise.reject(this.noWorker());
     return new Promise<T>((resolve, reject) => {
-      this.queue.push(job(resolve, reject));
+      checkQueueBound(this.queued, n, this.settings.maxQueue, `model ${this.name}`);
+      const next = job(resolve, reject);
+      this.queue.push(next);
+      this.queued += next.n;
       this.dispatch();
     });
+  }
+
+  private noWorker(): EngineUnavailableError {
+    const soonest = Math.min(...this.slots.map((s) => s.backoffMs));
+    return new EngineUnavailableError(
+      "no_worker",
+      `model ${this.name}: no inference worker is running; one is being restarted`,
+      Math.max(1, Math.ceil(soonest / 1000)),
+    );
   }
 
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.busy || slot.dead) continue;
+      if (slot.busy || !slot.worker) continue;
       const batch = this.takeBatch();
       slot.busy = batch;
       slot.id = this.nextId++;
@@ -158,11 +227,12 @@ export class WorkerPool implements ImageInferenceEngine {
     let rows = 0;
     while (
       this.queue.length > 0 &&
-      (taken.length === 0 || rows + this.queue[0].n <= this.maxBatch)
+      (taken.length === 0 || rows + this.queue[0].n <= this.settings.maxBatch)
     ) {
       const next = this.queue.shift()!;
       taken.push(next);
       rows += next.n;
+      this.queued -= next.n;
     }
     return taken;
   }
@@ -185,28 +255,25 @@ export class WorkerPool implements ImageInferenceEngine {
     this.dispatch();
   }
 
-  private onCrash(slot: Slot, error: Error): void {
-    const batch = slot.busy ?? [];
-    slot.busy = undefined;
-    slot.dead = true;
-    for (const job of batch)
-      job.reject(new Error(`${this.path}: inference worker failed: ${error.message}`));
+  /** A worker died: its batch gets a 503 (retry), and so does the queue if no worker is left. */
+  private onDeath(batch: Job[], error: Error, restartInMs: number): void {
+    const died = new EngineUnavailableError(
+      "worker_failed",
+      `model ${this.name}: the inference worker running this request died; retry`,
+    );
+    for (const job of batch) job.reject(died);
+    this.settings.onWorkerEvent({ kind: "died", error: error.message, restartInMs });
+    if (this.alive) return;
+    const waiting = this.queue.splice(0);
+    this.queued = 0;
+    for (const job of waiting) job.reject(this.noWorker());
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.queued = 0;
     for (const job of this.queue.splice(0)) job.reject(new Error(`${this.path}: engine closed`));
-    await Promise.all(
-      this.slots.map(async ({ worker, dead }) => {
-        if (dead) return;
-        worker.postMessage({ close: true } satisfies WorkerRequest);
-        await Promise.race([
-          new Promise((resolve) => worker.once("exit", resolve)),
-          new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-        ]);
-        await worker.terminate();
-      }),
-    );
+    await Promise.all(this.slots.map((slot) => slot.close()));
   }
 }
 
@@ -215,20 +282,4 @@ function reviveError(error: { message: string; code?: string }): Error {
   return error.code
     ? new ImageError(error.code as ImageErrorCode, error.message)
     : new Error(error.message);
-}
-
-function firstReply(
-  worker: Worker,
-  path: string,
-): Promise<{ metadata: unknown; inputShape: number[]; outputDim: number }> {
-  return new Promise((resolve, reject) => {
-    worker.once("message", (reply: WorkerReply) => {
-      if ("ready" in reply) resolve(reply);
-      else if ("failed" in reply) reject(new Error(reply.failed));
-      else reject(new Error(`${path}: unexpected first message from the inference worker`));
-    });
-    worker.once("error", (error) =>
-      reject(new Error(`${path}: inference worker: ${error.message}`)),
-    );
-  });
 }

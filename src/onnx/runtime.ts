@@ -1,6 +1,7 @@
 // The one module that imports onnxruntime-node: loads a cgnn ONNX model with explicit thread
 // settings, reads its metadata, validates input shapes, warms it up and runs batches.
 import { readFile } from "node:fs/promises";
+import "../util/ort-telemetry.js";
 import * as ort from "onnxruntime-node";
 import { type OnnxModelMetadata, propsToMetadata } from "./metadata.js";
 import { decodeModel } from "./proto.js";

@@ -88,6 +88,7 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
     const body = isKservePath(req.path)
       ? { error: error.message }
       : { error: { code: error.code, message: error.message } };
+    res.set(error.headers);
     res.status(error.status).json(body);
   });
   return app;

@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Extra response headers (Retry-After on a 503). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -68,6 +70,7 @@ interface ErrorLike {
   type?: string;
   status?: number;
   field?: string;
+  retryAfterSeconds?: number;
 }
 
 /** Maps anything thrown to an HttpError; unknown errors become a 500 without internals. */
@@ -76,6 +79,10 @@ export function toHttpError(thrown: unknown): HttpError {
   const e = (thrown ?? {}) as ErrorLike;
   const message = e.message ?? String(thrown);
   if (isClientAbort(e)) return clientClosed();
+  if (e.name === "EngineUnavailableError") {
+    const retryAfter = String(e.retryAfterSeconds ?? 1);
+    return new HttpError(503, e.code ?? "unavailable", message, { "retry-after": retryAfter });
+  }
   if (e.name === "ImageError") {
     return new HttpError(e.status ?? 400, e.code ?? "undecodable", message);
   }

@@ -78,9 +78,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly inferenceQueue = new Gauge({
+    name: "cgnn_inference_queue_images",
+    help: "Images waiting for an inference session, by model (bounded by --max-queue; past it a 503).",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inferenceUp = new Gauge({
+    name: "cgnn_inference_up",
+    help: "1 while a model has a live inference worker (session), else 0 (its requests get 503).",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerRestarts = new Counter({
+    name: "cgnn_inference_worker_restarts_total",
+    help: "Inference workers started again after one died, by model.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
   readonly ready = new Gauge({
     name: "cgnn_ready",
-    help: "1 once models and the index are loaded and warmed, else 0.",
+    help: "1 while /readyz answers 200 (models and index loaded and warmed, every model with a live worker, not shutting down), else 0.",
     registers: [this.registry],
   });
 
@@ -96,6 +117,16 @@ export class Metrics {
       }
     }
     this.ready.set(0);
+  }
+
+  /** Sets the per-model engine gauges from the serving models (none: cleared). */
+  setEngines(models: Iterable<{ name: string; engine: { queuedImages: number; alive: boolean } }>) {
+    this.inferenceQueue.reset();
+    this.inferenceUp.reset();
+    for (const { name, engine } of models) {
+      this.inferenceQueue.set({ model: name }, engine.queuedImages);
+      this.inferenceUp.set({ model: name }, engine.alive ? 1 : 0);
+    }
   }
 
   setReferences(version: string, embedder: string): void {

@@ -10,7 +10,7 @@ import type { Metrics } from "./metrics.js";
 import { loadServingSet, type ServingSet } from "./serving-set.js";
 import type { ServingState } from "./state.js";
 
-export type LoadFn = (config: Config, metrics: Metrics) => Promise<ServingSet>;
+export type LoadFn = (config: Config, metrics: Metrics, log: Logger) => Promise<ServingSet>;
 
 export class Reloader {
   private running?: Promise<boolean>;
@@ -57,7 +57,7 @@ export class Reloader {
     this.log("reload_started", { reason });
     let set: ServingSet;
     try {
-      set = await this.load(this.config, this.metrics);
+      set = await this.load(this.config, this.metrics, this.log);
     } catch (error) {
       this.metrics.reloadFailures.inc();
       this.log("reload_failed", {

@@ -1,9 +1,11 @@
 // `npm start`: listen at once (readyz 503), load and verify the models, then serve and hot-reload them; drain on SIGTERM/SIGINT.
 import type { Server } from "node:http";
+import { Server as NetServer } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { createApp } from "./app.js";
+import { ConnectionDrainer } from "./drain.js";
 import { jsonLogger, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { Reloader } from "./reload.js";
@@ -16,6 +18,11 @@ export interface RunningService {
   metrics: Metrics;
   /** Resolves once the first load attempt has finished (true when models are serving). */
   loaded: Promise<boolean>;
+  /**
+   * Drains and stops: readyz 503 and `Connection: close` on every response from now on; after
+   * config.shutdownDelayMs the listener closes, idle connections close at once and busy ones as
+   * their responses end; after config.shutdownTimeoutMs the rest are closed; then the sessions.
+   */
   close(): Promise<void>;
 }
 
@@ -32,6 +39,7 @@ export async function startService(
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  const drainer = new ConnectionDrainer(server);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -43,13 +51,33 @@ export async function startService(
   });
   const loaded = reloader.reload("start", true);
   reloader.watch();
-  const close = async () => {
-    await reloader.close();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+  let closing: Promise<void> | undefined;
+  const drain = async () => {
+    state.beginShutdown();
+    drainer.begin();
+    const deadline = setTimeout(() => {
+      log("shutdown_closing_connections", {
+        afterMs: config.shutdownTimeoutMs,
+        open: drainer.open,
+      });
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    try {
+      await reloader.close();
+      if (config.shutdownDelayMs > 0) {
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      }
+      // net.Server's close stops listening only: http.Server's would also close every socket
+      // without a request yet, resetting requests already on their way.
+      await new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+    } finally {
+      clearTimeout(deadline);
+    }
     await state.close();
+  };
+  const close = () => {
+    closing ??= drain();
+    return closing;
   };
   return { server, state, reloader, metrics, loaded, close };
 }
@@ -69,10 +97,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     jsonLogger("shutdown_started", { signal });
+    const forceMs = config.shutdownTimeoutMs + 2_000;
     const force = setTimeout(() => {
-      jsonLogger("shutdown_forced", { afterMs: 10_000 });
+      jsonLogger("shutdown_forced", { afterMs: forceMs });
       process.exit(1);
-    }, 10_000);
+    }, forceMs);
     force.unref();
     service.close().then(
       () => {

@@ -13,6 +13,7 @@ import {
 import { createInferenceEngine, type InferenceEngine } from "../onnx/inference.js";
 import { acceptsImages, type ImageRunResult } from "../onnx/pool.js";
 import { readReferenceSet } from "../references/reference-set.js";
+import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { preprocessImages } from "./preprocess.js";
 
@@ -53,6 +54,7 @@ async function loadModel(
   entry: ModelEntry,
   config: Config,
   metrics: Metrics,
+  log: Logger,
 ) {
   const path = await verifyFile(dir, entry);
   const engine = await createInferenceEngine(path, {
@@ -61,6 +63,12 @@ async function loadModel(
     intraOpNumThreads: config.threads,
     output: entry.output.name,
     warmUp: true,
+    maxQueue: config.maxQueue,
+    restartDelayMs: { initial: config.workerRestartMs, max: 30_000 },
+    onWorkerEvent: ({ kind, ...fields }) => {
+      if (kind === "restarted") metrics.workerRestarts.inc({ model: name });
+      log(`inference_worker_${kind}`, { model: name, ...fields });
+    },
   });
   try {
     if (!sameShape(engine.inputShape, entry.input.shape)) {
@@ -145,7 +153,11 @@ async function loadReferences(dir: string, refs: ReferencesEntry, embedder: Load
  * references into per-level indexes and checks that each level finds its own first reference.
  * Throws (after closing what it opened) if anything is wrong.
  */
-export async function loadServingSet(config: Config, metrics: Metrics): Promise<ServingSet> {
+export async function loadServingSet(
+  config: Config,
+  metrics: Metrics,
+  log: Logger = () => {},
+): Promise<ServingSet> {
   const dir = config.modelsDir;
   const manifest = await readManifest(dir);
   const refs = manifest.references;
@@ -153,7 +165,7 @@ export async function loadServingSet(config: Config, metrics: Metrics): Promise<
   const models = new Map<string, LoadedModel>();
   try {
     for (const [name, entry] of Object.entries(manifest.models)) {
-      models.set(name, await loadModel(dir, name, entry, config, metrics));
+      models.set(name, await loadModel(dir, name, entry, config, metrics, log));
     }
     const embedder = models.get(refs.embedder)!;
     if (embedder.entry.role !== "embedder") {

@@ -8,6 +8,14 @@ interface Slot {
   closed?: Promise<void>;
 }
 
+/** Why the service is not ready: what /readyz answers with its 503. */
+export interface Unreadiness {
+  status: "not_ready" | "shutting_down";
+  reason: string;
+  /** Models that cannot run now (no live inference worker). */
+  models?: string[];
+}
+
 export interface Lease {
   set: ServingSet;
   release(): void;
@@ -16,9 +24,35 @@ export interface Lease {
 export class ServingState {
   private slot?: Slot;
   private readonly retiring = new Set<Slot>();
+  private stopping = false;
 
+  /** True from the shutdown signal on: /readyz answers 503, responses close their connection. */
+  get shuttingDown(): boolean {
+    return this.stopping;
+  }
+
+  /** Marks the start of shutdown (requests are still served until the server closes). */
+  beginShutdown(): void {
+    this.stopping = true;
+  }
+
+  /** True while models are loaded, every model can run and shutdown has not begun. */
   get ready(): boolean {
-    return this.slot !== undefined;
+    return this.unreadiness === undefined;
+  }
+
+  /** Why the service is not ready, or undefined when it is. */
+  get unreadiness(): Unreadiness | undefined {
+    if (this.stopping) return { status: "shutting_down", reason: "the service is shutting down" };
+    if (!this.slot) return { status: "not_ready", reason: "models are not loaded yet" };
+    const down = [...this.slot.set.models.values()].filter((m) => !m.engine.alive);
+    if (down.length === 0) return undefined;
+    const models = down.map((m) => m.name);
+    return {
+      status: "not_ready",
+      reason: `no live inference worker for model ${models.join(", ")} (being restarted)`,
+      models,
+    };
   }
 
   /** Requests holding a lease on the current set. */

@@ -11,8 +11,9 @@ export function healthRouter(state: ServingState, metrics: Metrics): Router {
   });
   router.get("/readyz", (_req, res) => {
     const set = state.current;
-    if (!set) {
-      res.status(503).json({ status: "not_ready" });
+    const unready = state.unreadiness;
+    if (unready || !set) {
+      res.status(503).json(unready);
       return;
     }
     res.json({
@@ -39,6 +40,8 @@ export function healthRouter(state: ServingState, metrics: Metrics): Router {
     });
   });
   router.get("/metrics", async (_req, res) => {
+    metrics.setEngines(state.current?.models.values() ?? []);
+    metrics.ready.set(state.ready ? 1 : 0);
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   return router;

@@ -1,5 +1,6 @@
 // A GradientEngine on onnxruntime-node: the training step's forward + backward graph (see
 // grad-graph.ts) in one InferenceSession whose intra-op threads replace worker threads.
+import "../../util/ort-telemetry.js";
 import * as ort from "onnxruntime-node";
 import type { Weights } from "../../nn/weights.js";
 import type { GradientEngine } from "../parallel.js";
