@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
+import { createInferenceEngine, type InferenceEngine } from "../src/inference/inference.js";
+import { loadOnnxModel } from "../src/inference/runtime.js";
 import { initBackend } from "../src/nn/backend.js";
 import { forward } from "../src/nn/forward.js";
 import { resnetSpec } from "../src/nn/resnet.js";
@@ -15,8 +17,6 @@ import { taylorNetSpec } from "../src/nn/taylornet.js";
 import { initWeights, type Weights } from "../src/nn/weights.js";
 import type { CgMode } from "../src/onnx/emit-context.js";
 import { writeOnnxModel } from "../src/onnx/export.js";
-import { createInferenceEngine, type InferenceEngine } from "../src/onnx/inference.js";
-import { loadOnnxModel } from "../src/onnx/runtime.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 
 const resnet18 = resnetSpec({

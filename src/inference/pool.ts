@@ -9,11 +9,11 @@ import {
   type ImageInputOptions,
   type ModelInput,
 } from "../data/image.js";
+import type { OnnxModelMetadata } from "../onnx/metadata.js";
+import { spawnModuleWorker } from "../util/spawn-worker.js";
 import type { InferenceEngine } from "./engine.js";
-import type { OnnxModelMetadata } from "./metadata.js";
 import type { BatchPart, PartResult, WorkerReply, WorkerRequest } from "./pool-worker.js";
 import { type LoadOptions, validateBatch } from "./runtime.js";
-import { spawnModuleWorker } from "./spawn-worker.js";
 
 export interface PoolOptions extends LoadOptions {
   /** Worker threads (default 2, one per core). */

@@ -2,8 +2,8 @@
 // settings, reads its metadata, validates input shapes, warms it up and runs batches.
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
-import { type OnnxModelMetadata, propsToMetadata } from "./metadata.js";
-import { decodeModel } from "./proto.js";
+import { type OnnxModelMetadata, propsToMetadata } from "../onnx/metadata.js";
+import { decodeModel } from "../onnx/proto.js";
 
 export interface LoadOptions {
   intraOpNumThreads?: number;
