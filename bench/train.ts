@@ -14,8 +14,8 @@ import {
   type Shape,
 } from "../src/nn/spec.js";
 import { rng } from "../src/nn/weights.js";
+import type { TrainingEngineKind as EngineKind } from "../src/train/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
-import type { EngineKind } from "../src/train/parallel.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, choiceFlag, intFlag, main, parseCli } from "../src/util/cli.js";
 

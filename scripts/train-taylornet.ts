@@ -8,7 +8,11 @@ import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/re
 import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
-import { ENGINE_CHOICES, type EngineChoice, resolveEngine } from "../src/train/parallel.js";
+import { resolveEngine } from "../src/train/create-engine.js";
+import {
+  TRAINING_ENGINE_CHOICES as ENGINE_CHOICES,
+  type TrainingEngineChoice as EngineChoice,
+} from "../src/train/engine.js";
 import { train } from "../src/train/trainer.js";
 import { scriptFlags } from "../src/util/cli.js";
 

@@ -91,5 +91,3 @@ export function indicesByClass(d: Dataset): number[][] {
   for (let i = 0; i < d.count; i++) out[d.labels[i]].push(i);
   return out;
 }
-
-export { type DatasetName, type LoadOptions, loadDataset, parseDatasetName } from "./load.js";

@@ -16,6 +16,8 @@ import {
   METRICS_FILE,
   saveCheckpoint,
 } from "./checkpoint.js";
+import { createGradientEngine, resolveEngine } from "./create-engine.js";
+import type { TrainingEngineChoice } from "./engine.js";
 import { type EvalResult, evaluate } from "./evaluate.js";
 import type { TrainHead } from "./losses.js";
 import { batchNormSites, updateMovingStats } from "./moving-stats.js";
@@ -26,7 +28,6 @@ import {
   type ScheduleKind,
   scheduledLr,
 } from "./optimizer.js";
-import { createGradientEngine, type EngineChoice, resolveEngine } from "./parallel.js";
 import { createProgress } from "./progress.js";
 import { epochOrder, initHeadWeights, mix } from "./seeding.js";
 import type { Batch, StepModel } from "./step.js";
@@ -55,7 +56,7 @@ export interface TrainConfig {
   seed?: number;
   workers?: number;
   /** Gradient engine (default tfjs); with ort, `workers` is onnxruntime's intra-op threads. */
-  engine?: EngineChoice;
+  engine?: TrainingEngineChoice;
   /** Where checkpoint.safetensors and metrics.json go; none → nothing written. */
   outDir?: string;
   /** Continue from outDir's checkpoint when there is one. */
