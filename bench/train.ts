@@ -13,11 +13,11 @@ import {
   type ModelSpec,
   type Shape,
 } from "../src/nn/spec.js";
-import { rng } from "../src/nn/weights.js";
 import type { TrainingEngineKind as EngineKind } from "../src/train/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, choiceFlag, intFlag, main, parseCli } from "../src/util/cli.js";
+import { rng } from "../src/util/random.js";
 
 type SpecFactory = () => Promise<ModelSpec>;
 

@@ -8,9 +8,10 @@ import { initBackend } from "../src/nn/backend.js";
 import { forward } from "../src/nn/forward.js";
 import { expandCgNetwork } from "../src/nn/polynomial.js";
 import type { ModelSpec } from "../src/nn/spec.js";
-import { gaussian, initWeights, rng, type Weights } from "../src/nn/weights.js";
+import { initWeights, type Weights } from "../src/nn/weights.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { scriptFlags } from "../src/util/cli.js";
+import { gaussian, rng } from "../src/util/random.js";
 
 const flags = scriptFlags("expand");
 const fail: (message: string) => never = flags.fail;

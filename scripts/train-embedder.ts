@@ -6,10 +6,10 @@ import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { normalizationFor } from "../src/data/normalize.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { initBackend } from "../src/nn/backend.js";
-import { type EmbedderLoss, embedderHead } from "../src/nn/heads.js";
 import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
 import { countParams } from "../src/nn/spec.js";
 import type { Weights } from "../src/nn/weights.js";
+import { type EmbedderLoss, embedderHead } from "../src/train/heads.js";
 import { train } from "../src/train/trainer.js";
 import { scriptFlags } from "../src/util/cli.js";
 

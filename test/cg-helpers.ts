@@ -2,7 +2,7 @@
 // the reference the tfjs CG op is tested against.
 import { enumerateMonomials } from "../src/nn/monomials.js";
 import { type CgLayer, padAmounts, windowOutSize } from "../src/nn/spec.js";
-import { gaussian, rng } from "../src/nn/weights.js";
+import { gaussian, rng } from "../src/util/random.js";
 
 export interface NaiveResult {
   y: Float64Array;

@@ -3,7 +3,7 @@ import { before, test } from "node:test";
 import type { Dataset } from "../src/data/dataset.js";
 import { toMnistInput } from "../src/data/digit-framing.js";
 import { loadDataset } from "../src/data/load.js";
-import { rng } from "../src/nn/weights.js";
+import { rng } from "../src/util/random.js";
 
 let mnist: Dataset;
 before(async () => {

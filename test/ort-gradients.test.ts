@@ -10,12 +10,13 @@ import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
-import { initWeights, rng, type Weights } from "../src/nn/weights.js";
+import { initWeights, type Weights } from "../src/nn/weights.js";
 import { resolveEngine } from "../src/train/create-engine.js";
 import { OrtGradients } from "../src/train/ort/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import { computeGradients, type StepModel } from "../src/train/step.js";
 import { type TrainConfig, train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import type { ModelSpec } from "../src/nn/spec.js";
-import { initWeights, rng } from "../src/nn/weights.js";
+import { initWeights } from "../src/nn/weights.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { embed, evaluate } from "../src/train/evaluate.js";
 import { Optimizer, scheduledLr } from "../src/train/optimizer.js";
@@ -17,6 +17,7 @@ import { combineResults, shardSizes } from "../src/train/parallel.js";
 import { epochOrder } from "../src/train/seeding.js";
 import { computeGradients } from "../src/train/step.js";
 import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 
 const dirs: string[] = [];
 function tempDir(): string {

@@ -3,8 +3,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { BackendName } from "../nn/backend.js";
-import { decodeSafetensors, saveWeights, type Weights } from "../nn/weights.js";
+import type { Weights } from "../nn/weights.js";
 import type { ReferenceLevel } from "../references/reference-set.js";
+import { decodeSafetensors, saveSafetensors } from "../util/safetensors.js";
 import type { DmConfig, SubsetProblem } from "./dm.js";
 import { type LambdaScope, levelLambda, levelLr } from "./level-lambda.js";
 import { type DistillPlan, planDistillation, subsetSeed } from "./plan.js";
@@ -168,7 +169,7 @@ export async function runDistillation(
     const metadata = { format: CHECKPOINT_FORMAT, key, config: JSON.stringify(config) };
     // The done flags are copied now; image slots of subsets not marked done are ignored on
     // resume, so sharing the live image arrays with a later write is safe.
-    writing = writing.then(() => saveWeights(path, tensors, metadata));
+    writing = writing.then(() => saveSafetensors(path, tensors, metadata));
     return writing;
   };
 

@@ -3,12 +3,14 @@
 // statistics, an atomic checkpoint after every epoch, resume, and the final metrics.json.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { Augment } from "../data/augment.js";
 import { type Dataset, imageSize } from "../data/dataset.js";
 import { type ResizeMethod, resizeImages } from "../data/resize.js";
 import { activeBackend, initBackend } from "../nn/backend.js";
 import { type ModelSpec, modelParams } from "../nn/spec.js";
-import { initWeights, rng, type Weights } from "../nn/weights.js";
+import { initWeights, type Weights } from "../nn/weights.js";
 import { writeJsonAtomic } from "../util/atomic-write.js";
+import { rng } from "../util/random.js";
 import {
   CHECKPOINT_FILE,
   type Checkpoint,
@@ -33,14 +35,6 @@ import { epochOrder, initHeadWeights, mix } from "./seeding.js";
 import type { Batch, StepModel } from "./step.js";
 
 export { epochOrder } from "./seeding.js";
-
-/** Mutates a batch of `count` NHWC images in place (deterministic given `random`). */
-export type Augment = (
-  images: Float32Array,
-  count: number,
-  shape: [number, number, number],
-  random: () => number,
-) => void;
 
 export interface TrainConfig {
   spec: ModelSpec;
