@@ -5,8 +5,9 @@
 // (like PyTorch's DataParallel without SyncBatchNorm), so models with batch norm train
 // slightly differently from one worker; the moving statistics are updated from the shard
 // statistics combined exactly (weighted means, law of total variance).
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Weights } from "../nn/weights.js";
+import { spawnModuleWorker } from "../util/spawn-worker.js";
 import type { GradientEngine } from "./engine.js";
 import type { HeadSource } from "./losses.js";
 import {
@@ -109,8 +110,7 @@ export function combineResults(results: StepResult[]): StepResult {
   };
 }
 
-/** Plain-JS entry that registers tsx in the worker thread, then loads worker.ts. */
-const WORKER_ENTRY = new URL("./worker-boot.mjs", import.meta.url);
+const WORKER_MODULE = new URL("./worker.ts", import.meta.url);
 
 /** N worker threads, started once; call close() when training ends. */
 export class ParallelGradients implements GradientEngine {
@@ -166,7 +166,7 @@ export class ParallelGradients implements GradientEngine {
       layout: this.layout,
       shared: this.flat.buffer as SharedArrayBuffer,
     };
-    const worker = new Worker(WORKER_ENTRY, { workerData: init, execArgv: [] });
+    const worker = spawnModuleWorker(WORKER_MODULE, { workerData: init, execArgv: [] });
     this.pool.push(worker);
     return new Promise((resolve, reject) => {
       worker.once("message", (reply: WorkerReply) => {
