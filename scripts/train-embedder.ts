@@ -12,6 +12,7 @@ import type { Weights } from "../src/nn/weights.js";
 import { type EmbedderLoss, embedderHead } from "../src/train/heads.js";
 import { train } from "../src/train/trainer.js";
 import { scriptFlags } from "../src/util/cli.js";
+import { abortOnSigint } from "../src/util/interrupt.js";
 
 const flags = scriptFlags("train-embedder");
 const fail: (message: string) => never = flags.fail;
@@ -132,7 +133,12 @@ async function main() {
   process.stderr.write(
     `train-embedder: ${spec.name} (${loss}), ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} → ${out}\n`,
   );
+  const interrupt = abortOnSigint(
+    "train-embedder",
+    "stopping before the next step; the last whole epoch's checkpoint stays resumable",
+  );
   const result = await train({
+    signal: interrupt.signal,
     spec,
     train: trainData,
     test: testData,
@@ -162,6 +168,13 @@ async function main() {
       command: ["tsx", "scripts/train-embedder.ts", ...process.argv.slice(2)].join(" "),
     },
   });
+  interrupt.dispose();
+  if (result.interrupted) {
+    process.stderr.write(
+      `train-embedder: interrupted after ${result.epochsDone} of ${epochs} epochs; run again with --resume to continue\n`,
+    );
+    process.exit(130);
+  }
   const last = result.history.at(-1);
   process.stdout.write(
     `${JSON.stringify({

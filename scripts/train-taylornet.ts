@@ -15,6 +15,7 @@ import {
 } from "../src/train/engine.js";
 import { train } from "../src/train/trainer.js";
 import { scriptFlags } from "../src/util/cli.js";
+import { abortOnSigint } from "../src/util/interrupt.js";
 
 const flags = scriptFlags("train-taylornet");
 const fail: (message: string) => never = flags.fail;
@@ -150,7 +151,12 @@ async function main() {
   process.stderr.write(
     `train-taylornet: ${spec.name}, ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} (resize: ${resizeUsed}); engine ${engine}${engine === "ort" ? ` (${workers} intra-op thread(s))` : ` (${workers} worker(s))`} → ${out}\n`,
   );
+  const interrupt = abortOnSigint(
+    "train-taylornet",
+    "stopping before the next step; the last whole epoch's checkpoint stays resumable",
+  );
   const result = await train({
+    signal: interrupt.signal,
     spec,
     train: trainData,
     test: testData,
@@ -182,6 +188,13 @@ async function main() {
       command: ["tsx", "scripts/train-taylornet.ts", ...process.argv.slice(2)].join(" "),
     },
   });
+  interrupt.dispose();
+  if (result.interrupted) {
+    process.stderr.write(
+      `train-taylornet: interrupted after ${result.epochsDone} of ${epochs} epochs; run again with --resume to continue\n`,
+    );
+    process.exit(130);
+  }
   const accuracy = result.final?.accuracy;
   process.stdout.write(
     `${JSON.stringify({ model: spec.name, params, epochs: result.epochsDone, testAccuracy: accuracy ?? null, checkpoint: result.checkpointPath, metrics: result.metricsPath ?? null })}\n`,
