@@ -7,9 +7,10 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
+import { type DistillConfig, DistillInterrupted } from "../src/distill/distill-config.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
-import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
+import { runDistillation } from "../src/distill/pipeline.js";
 import { PlanError } from "../src/distill/plan.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { progressView } from "../src/distill/progress.js";
@@ -26,6 +27,7 @@ import {
 import { registerReferences } from "../src/references/register.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { scriptFlags } from "../src/util/cli.js";
+import { abortOnSigint } from "../src/util/interrupt.js";
 
 const flags = scriptFlags("distill");
 const fail: (message: string) => never = flags.fail;
@@ -35,7 +37,7 @@ const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fa
   [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--lambda-scope hierarchy|level] [--repulsion eq5|capped] [--init real|mean]
   [--seed N] [--workers N]
   [--limit N] [--from REFERENCES --from-level L] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
-  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
+  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu]`;
 
 function parseFlags() {
   return flags.parse({
@@ -61,7 +63,6 @@ function parseFlags() {
     manifest: { type: "string" },
     embedder: { type: "string" },
     backend: { type: "string", default: "wasm" },
-    "stop-after": { type: "string" },
     help: { type: "boolean", default: false },
   });
 }
@@ -180,6 +181,10 @@ async function main() {
   process.stderr.write(
     `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers\n`,
   );
+  const interrupt = abortOnSigint(
+    "distill",
+    "stopping after the subsets in flight; the checkpoint stays resumable",
+  );
   let result: Awaited<ReturnType<typeof runDistillation>>;
   try {
     result = await runDistillation(
@@ -197,7 +202,7 @@ async function main() {
         checkpoint,
         resume: values.resume,
         checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
-        stopAfter: number("stop-after", values["stop-after"], true, 1),
+        signal: interrupt.signal,
         onProgress: (p) =>
           view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
         onLevel: (level, seconds) => view.level(level + skipped, seconds),
@@ -206,7 +211,15 @@ async function main() {
   } catch (error) {
     view.stop();
     if (error instanceof PlanError) fail(error.message);
+    if (error instanceof DistillInterrupted) {
+      process.stderr.write(
+        `distill: interrupted, ${error.message}; run again with --resume to continue from ${checkpoint}\n`,
+      );
+      process.exit(130);
+    }
     throw error;
+  } finally {
+    interrupt.dispose();
   }
   view.stop();
   const wallSeconds = (Date.now() - started) / 1000;
