@@ -2,7 +2,7 @@
 // monomials of degree 1..order, and map every (term, channel) to the outputs with plain matmuls.
 import * as tf from "@tensorflow/tfjs";
 import { monomialRecurrence } from "./monomials.js";
-import { type CgLayer, cgTerms, padAmounts, windowOutSize } from "./spec.js";
+import { type CgLayer, cgTerms, windowGeometry } from "./spec.js";
 
 /** Parameters of one CG layer on `channels` inputs: T·(C or 1)·F kernel + F bias. */
 export function cgParamCount(layer: CgLayer, channels: number): number {
@@ -13,14 +13,14 @@ export function cgParamCount(layer: CgLayer, channels: number): number {
 /** Geometry of a CG layer on an input: output size, padding, and the padded frame size. */
 function geometry(shape: number[], layer: CgLayer) {
   const [, h, w] = shape;
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const oh = windowOutSize(h, k, s, d, padding);
-  const ow = windowOutSize(w, k, s, d, padding);
-  const [top, bottom] = padAmounts(padding, h, k, s, d);
-  const [left, right] = padAmounts(padding, w, k, s, d);
+  const {
+    k,
+    s,
+    d,
+    oh,
+    ow,
+    pads: [top, left, bottom, right],
+  } = windowGeometry(layer, h, w);
   // The frame holds every view's last row and column, rounded up to a multiple of the stride.
   const frameH = Math.ceil(((k - 1) * d + (oh - 1) * s + 1) / s) * s;
   const frameW = Math.ceil(((k - 1) * d + (ow - 1) * s + 1) / s) * s;

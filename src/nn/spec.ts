@@ -151,19 +151,33 @@ export function padAmounts(
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-/** A windowed layer's kernel, stride, dilation and [top, left, bottom, right] padding on h×w. */
+/** Where a windowed layer's (conv, CG) clusters sit on its input. */
+export interface WindowGeometry {
+  k: number;
+  s: number;
+  d: number;
+  /** [top, left, bottom, right] */
+  pads: [number, number, number, number];
+  /** Output height and width. */
+  oh: number;
+  ow: number;
+}
+
+/** A windowed layer's kernel, stride, dilation, padding and output size on h×w. */
 export function windowGeometry(
   layer: { kernel: number; stride?: number; dilation?: number; padding?: Padding },
   h: number,
   w: number,
-): { k: number; s: number; d: number; pads: [number, number, number, number] } {
+): WindowGeometry {
   const k = layer.kernel;
   const s = layer.stride ?? 1;
   const d = layer.dilation ?? 1;
   const padding = layer.padding ?? "valid";
   const [top, bottom] = padAmounts(padding, h, k, s, d);
   const [left, right] = padAmounts(padding, w, k, s, d);
-  return { k, s, d, pads: [top, left, bottom, right] };
+  const oh = windowOutSize(h, k, s, d, padding);
+  const ow = windowOutSize(w, k, s, d, padding);
+  return { k, s, d, pads: [top, left, bottom, right], oh, ow };
 }
 
 export function windowOutSize(
