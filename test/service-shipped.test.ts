@@ -1,4 +1,4 @@
-// End to end on the SHIPPED models/ directory (skipped until models/manifest.json exists): real digits, real answers.
+// End to end on the SHIPPED models/ directory (they ship, so a missing manifest fails): real digits, real answers.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -13,8 +13,6 @@ import { digitPng, mnistTest } from "./service-fixture.js";
 
 /** The shipped models/, or another models folder to check the same way. */
 const dir = process.env.CGNN_E2E_MODELS_DIR ?? "models";
-const shipped = existsSync(`${dir}/manifest.json`);
-const skip = shipped ? false : `${dir}/manifest.json is not shipped yet`;
 const state = new ServingState();
 const metrics = new Metrics({ defaultMetrics: false });
 const config = loadConfig([], { CGNN_MODELS_DIR: dir, CGNN_ENGINE: "microbatch" });
@@ -22,8 +20,8 @@ const app = createApp({ config, state, metrics, log: silentLogger });
 const reloader = new Reloader(config, metrics, state, silentLogger);
 
 before(async () => {
-  if (shipped)
-    assert.equal(await reloader.reload("test", true), true, "the shipped models load and verify");
+  assert.ok(existsSync(`${dir}/manifest.json`), `${dir}/manifest.json is missing: the models ship`);
+  assert.equal(await reloader.reload("test", true), true, "the shipped models load and verify");
 });
 after(() => state.close());
 
@@ -43,9 +41,7 @@ async function accuracy(path: string, accept: (res: request.Response, label: num
   return right / n;
 }
 
-test("shipped embedder + references classify uploaded MNIST test digits at the default level", {
-  skip,
-}, async () => {
+test("shipped embedder + references classify uploaded MNIST test digits at the default level", async () => {
   const level = state.current?.referencesEntry.defaultLevel ?? 5;
   const acc = await accuracy(
     "/classify",
@@ -54,7 +50,7 @@ test("shipped embedder + references classify uploaded MNIST test digits at the d
   assert.ok(acc >= 0.9, `accuracy ${acc} at level ${level}`);
 });
 
-test("shipped TaylorNet classifies uploaded MNIST test digits", { skip }, async () => {
+test("shipped TaylorNet classifies uploaded MNIST test digits", async () => {
   assert.ok(state.current?.classifier, "the shipped manifest holds a TaylorNet classifier");
   const acc = await accuracy(
     "/taylornet/predict",

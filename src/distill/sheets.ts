@@ -13,7 +13,7 @@ const GAP = 2;
 const BACKGROUND = 96;
 
 /** Lays out tiles[row][col] (each H·W·C floats in [0, 1]) on a grey grid and encodes a PNG. */
-export async function gridPng(
+async function gridPng(
   tiles: (Float32Array | undefined)[][],
   shape: SheetShape,
   scale = 2,

@@ -84,7 +84,7 @@ function view(frame: tf.Tensor4D, g: Geometry, ky: number, kx: number): tf.Tenso
 }
 
 /** The k·k strided, dilated views of the (padded) input, each [N, oh, ow, C], row-major. */
-export function clusterViews(x: tf.Tensor4D, layer: CgLayer): tf.Tensor4D[] {
+function clusterViews(x: tf.Tensor4D, layer: CgLayer): tf.Tensor4D[] {
   const [n, h, w, c] = x.shape;
   const g = geometry(x.shape, layer);
   const endH = g.frameH - h - g.top;
@@ -107,7 +107,7 @@ export function clusterViews(x: tf.Tensor4D, layer: CgLayer): tf.Tensor4D[] {
 }
 
 /** Every monomial of the views, in the canonical order; each term is [N, oh, ow, C]. */
-export function clusterMonomials(views: tf.Tensor4D[], order: number): tf.Tensor4D[] {
+function clusterMonomials(views: tf.Tensor4D[], order: number): tf.Tensor4D[] {
   const terms: tf.Tensor4D[] = [];
   for (const { parent, variable } of monomialRecurrence(views.length, order)) {
     terms.push(parent < 0 ? views[variable] : tf.mul(terms[parent], views[variable]));

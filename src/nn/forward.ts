@@ -84,7 +84,7 @@ function instanceNorm(
   return y;
 }
 
-export function runLayers(
+function runLayers(
   layers: LayerSpec[],
   input: tf.Tensor,
   params: ParamTensors,

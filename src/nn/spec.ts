@@ -109,8 +109,6 @@ export type LayerSpec =
   | L2NormalizeLayer
   | NormalizeLayer;
 
-export type LayerKind = LayerSpec["kind"];
-
 /** Activations are NHWC; a shape here omits the batch dimension. */
 export type Shape = number[];
 

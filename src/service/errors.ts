@@ -11,7 +11,6 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string) => new HttpError(400, code, message);
 export const unprocessable = (code: string, message: string) => new HttpError(422, code, message);
 export const notFound = (message: string) => new HttpError(404, "not_found", message);
 export const notReady = (message = "models are not loaded yet") =>

@@ -28,7 +28,7 @@ export function parseQuery<T extends z.ZodType>(req: Request, schema: T): z.infe
 }
 
 /** Preprocessing options shared by every image endpoint. */
-export const preprocessingQuery = {
+const preprocessingQuery = {
   invert: z.union([z.literal("auto"), bool]).default("auto"),
   frame: bool.default(true),
 };
