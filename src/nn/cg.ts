@@ -2,7 +2,7 @@
 // monomials of degree 1..order, and map every (term, channel) to the outputs with plain matmuls.
 import * as tf from "@tensorflow/tfjs";
 import { monomialRecurrence } from "./monomials.js";
-import { type CgLayer, cgTerms, windowGeometry } from "./spec.js";
+import { type CgLayer, cgTerms, strideFrame, windowGeometry } from "./spec.js";
 
 /** Parameters of one CG layer on `channels` inputs: T·(C or 1)·F kernel + F bias. */
 export function cgParamCount(layer: CgLayer, channels: number): number {
@@ -13,6 +13,7 @@ export function cgParamCount(layer: CgLayer, channels: number): number {
 /** Geometry of a CG layer on an input: output size, padding, and the padded frame size. */
 function geometry(shape: number[], layer: CgLayer) {
   const [, h, w] = shape;
+  const geometry = windowGeometry(layer, h, w);
   const {
     k,
     s,
@@ -20,10 +21,8 @@ function geometry(shape: number[], layer: CgLayer) {
     oh,
     ow,
     pads: [top, left, bottom, right],
-  } = windowGeometry(layer, h, w);
-  // The frame holds every view's last row and column, rounded up to a multiple of the stride.
-  const frameH = Math.ceil(((k - 1) * d + (oh - 1) * s + 1) / s) * s;
-  const frameW = Math.ceil(((k - 1) * d + (ow - 1) * s + 1) / s) * s;
+  } = geometry;
+  const [frameH, frameW] = strideFrame(geometry);
   return { k, s, d, oh, ow, top, left, bottom, right, frameH, frameW };
 }
 

@@ -178,6 +178,17 @@ export function windowGeometry(
   return { k, s, d, pads: [top, left, bottom, right], oh, ow };
 }
 
+/**
+ * [H, W] of the frame that holds every view's last row and column, rounded up to a multiple of
+ * the stride (so each strided view is a reshape of it).
+ */
+export function strideFrame({ k, s, d, oh, ow }: WindowGeometry): [number, number] {
+  return [
+    Math.ceil(((k - 1) * d + (oh - 1) * s + 1) / s) * s,
+    Math.ceil(((k - 1) * d + (ow - 1) * s + 1) / s) * s,
+  ];
+}
+
 export function windowOutSize(
   inSize: number,
   kernel: number,
