@@ -4,10 +4,10 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { readOnnxModelMetadata } from "../src/inference/runtime.js";
 import { updateManifest } from "../src/models/manifest.js";
 import { outputShape } from "../src/nn/spec.js";
 import { NORMALIZED_OUTPUT, writeOnnxModel } from "../src/onnx/export.js";
+import { readOnnxModelMetadata } from "../src/onnx/read-metadata.js";
 import { loadCheckpoint, METRICS_FILE } from "../src/train/checkpoint.js";
 
 const USAGE =

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { readOnnxModelMetadata } from "../src/inference/runtime.js";
 import { readManifest, sha256File } from "../src/models/manifest.js";
+import { readOnnxModelMetadata } from "../src/onnx/read-metadata.js";
 import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { directTaylor, randomWeights } from "./onnx-fixtures.js";
 
