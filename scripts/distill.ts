@@ -7,9 +7,10 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
-import { LAMBDA_SCOPES } from "../src/distill/level-lambda.js";
-import { REPULSIONS } from "../src/distill/loss.js";
-import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
+import { type DistillConfig, DistillInterrupted } from "../src/distill/distill-config.js";
+import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
+import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
+import { runDistillation } from "../src/distill/pipeline.js";
 import { PlanError } from "../src/distill/plan.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { progressView } from "../src/distill/progress.js";
@@ -27,6 +28,7 @@ import { checkRegistration, registerReferences } from "../src/references/registe
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { abortOnSigint } from "../src/util/interrupt.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
 const FLAGS = {
@@ -64,7 +66,6 @@ const FLAGS = {
     arg: "NAME",
   }),
   backend: choice(BACKENDS, "tfjs backend", { default: "wasm" }),
-  "stop-after": int("stop after N subsets (tests)", { min: 1 }),
 };
 
 const SCRIPT = {
@@ -178,6 +179,10 @@ async function main() {
   process.stderr.write(
     `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers\n`,
   );
+  const interrupt = abortOnSigint(
+    "distill",
+    "stopping after the subsets in flight; the checkpoint stays resumable",
+  );
   let result: Awaited<ReturnType<typeof runDistillation>>;
   try {
     result = await runDistillation(
@@ -195,7 +200,7 @@ async function main() {
         checkpoint,
         resume: values.resume,
         checkpointSeconds: values["checkpoint-seconds"],
-        stopAfter: values["stop-after"],
+        signal: interrupt.signal,
         onProgress: (p) =>
           view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
         onLevel: (level, seconds) => view.level(level + skipped, seconds),
@@ -204,7 +209,15 @@ async function main() {
   } catch (error) {
     view.stop();
     if (error instanceof PlanError) throw new CliError(error.message);
+    if (error instanceof DistillInterrupted) {
+      process.stderr.write(
+        `distill: interrupted, ${error.message}; run again with --resume to continue from ${checkpoint}\n`,
+      );
+      process.exit(130);
+    }
     throw error;
+  } finally {
+    interrupt.dispose();
   }
   view.stop();
   const wallSeconds = (Date.now() - started) / 1000;

@@ -7,12 +7,13 @@ import { initBackend } from "../src/nn/backend.js";
 import { forward } from "../src/nn/forward.js";
 import { expandCgNetwork } from "../src/nn/polynomial.js";
 import type { ModelSpec } from "../src/nn/spec.js";
-import { gaussian, initWeights, rng, type Weights } from "../src/nn/weights.js";
+import { initWeights, type Weights } from "../src/nn/weights.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { input, runScript } from "../src/util/cli.js";
 import { boolean, int, list, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
+import { gaussian, rng } from "../src/util/random.js";
 
 const FLAGS = {
   checkpoint: string("expand this trained CG network instead of training the tiny one", {

@@ -6,7 +6,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { MANIFEST_FILE, readManifest, updateManifest } from "../src/models/manifest.js";
 import { outputShape } from "../src/nn/spec.js";
 import { NORMALIZED_OUTPUT, writeOnnxModel } from "../src/onnx/export.js";
-import { readOnnxModelMetadata } from "../src/onnx/runtime.js";
+import { readOnnxModelMetadata } from "../src/onnx/read-metadata.js";
 import { loadCheckpoint, METRICS_FILE } from "../src/train/checkpoint.js";
 import { CliError, runScript } from "../src/util/cli.js";
 import { choice, list, readFlags, string } from "../src/util/flags.js";

@@ -1,7 +1,8 @@
 // A sweep over distillation settings for the upper levels only: re-distils levels L+1.. from
 // level L of a reference set under each variant and scores every new level by angle, as JSON lines.
 import { loadDataset } from "../src/data/load.js";
-import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
+import type { DistillConfig } from "../src/distill/distill-config.js";
+import { runDistillation } from "../src/distill/pipeline.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";

@@ -6,13 +6,14 @@ import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { normalizationFor } from "../src/data/normalize.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { initBackend } from "../src/nn/backend.js";
-import { embedderHead } from "../src/nn/heads.js";
 import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
 import { countParams } from "../src/nn/spec.js";
 import type { Weights } from "../src/nn/weights.js";
+import { type EmbedderLoss, embedderHead } from "../src/train/heads.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
+import { abortOnSigint } from "../src/util/interrupt.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
 const FLAGS = {
@@ -97,7 +98,12 @@ async function main() {
   process.stderr.write(
     `train-embedder: ${spec.name} (${loss}), ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} → ${out}\n`,
   );
+  const interrupt = abortOnSigint(
+    "train-embedder",
+    "stopping before the next step; the last whole epoch's checkpoint stays resumable",
+  );
   const result = await train({
+    signal: interrupt.signal,
     spec,
     train: trainData,
     test: testData,
@@ -127,6 +133,13 @@ async function main() {
       command: ["tsx", "scripts/train-embedder.ts", ...process.argv.slice(2)].join(" "),
     },
   });
+  interrupt.dispose();
+  if (result.interrupted) {
+    process.stderr.write(
+      `train-embedder: interrupted after ${result.epochsDone} of ${epochs} epochs; run again with --resume to continue\n`,
+    );
+    process.exit(130);
+  }
   const last = result.history.at(-1);
   process.stdout.write(
     `${JSON.stringify({

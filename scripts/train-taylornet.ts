@@ -8,10 +8,12 @@ import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/re
 import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
-import { ENGINE_CHOICES, resolveEngine } from "../src/train/parallel.js";
+import { resolveEngine } from "../src/train/create-engine.js";
+import { TRAINING_ENGINE_CHOICES as ENGINE_CHOICES } from "../src/train/engine.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { abortOnSigint } from "../src/util/interrupt.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
 const DEFAULT_DATA: Record<string, string> = {
@@ -118,7 +120,12 @@ async function main() {
   process.stderr.write(
     `train-taylornet: ${spec.name}, ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} (resize: ${resizeUsed}); engine ${engine}${engine === "ort" ? ` (${f.threads} intra-op thread(s))` : ` (${f.workers} worker(s))`} → ${out}\n`,
   );
+  const interrupt = abortOnSigint(
+    "train-taylornet",
+    "stopping before the next step; the last whole epoch's checkpoint stays resumable",
+  );
   const result = await train({
+    signal: interrupt.signal,
     spec,
     train: trainData,
     test: testData,
@@ -151,6 +158,13 @@ async function main() {
       command: ["tsx", "scripts/train-taylornet.ts", ...process.argv.slice(2)].join(" "),
     },
   });
+  interrupt.dispose();
+  if (result.interrupted) {
+    process.stderr.write(
+      `train-taylornet: interrupted after ${result.epochsDone} of ${epochs} epochs; run again with --resume to continue\n`,
+    );
+    process.exit(130);
+  }
   const accuracy = result.final?.accuracy;
   process.stdout.write(
     `${JSON.stringify({ model: spec.name, params, epochs: result.epochsDone, testAccuracy: accuracy ?? null, checkpoint: result.checkpointPath, metrics: result.metricsPath ?? null })}\n`,

@@ -1,7 +1,7 @@
 // Service configuration from environment and command-line flags, validated once at start.
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { DEFAULT_MAX_QUEUE } from "./onnx/engine.js";
+import { DEFAULT_MAX_QUEUE } from "./inference/engine.js";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 

@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
-import { embedderHead } from "../src/nn/heads.js";
 import { resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
-import { initWeights, rng } from "../src/nn/weights.js";
+import { initWeights } from "../src/nn/weights.js";
+import { embedderHead } from "../src/train/heads.js";
 import { computeGradients } from "../src/train/step.js";
+import { rng } from "../src/util/random.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });

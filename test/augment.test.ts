@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { affineJitter } from "../src/data/augment.js";
-import { rng } from "../src/nn/weights.js";
+import { rng } from "../src/util/random.js";
 
 const shape: [number, number, number] = [7, 7, 2];
 

@@ -1,8 +1,8 @@
 // A naive float64 loop implementation of the CG operation (Eq. 4) with its exact gradients:
 // the reference the tfjs CG op is tested against.
 import { enumerateMonomials } from "../src/nn/monomials.js";
-import { type CgLayer, padAmounts, windowOutSize } from "../src/nn/spec.js";
-import { gaussian, rng } from "../src/nn/weights.js";
+import { type CgLayer, windowGeometry } from "../src/nn/spec.js";
+import { gaussian, rng } from "../src/util/random.js";
 
 export interface NaiveResult {
   y: Float64Array;
@@ -26,14 +26,14 @@ export function naiveCg(
   bias: ArrayLike<number> | undefined,
   r: ArrayLike<number> | undefined,
 ): NaiveResult {
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const oh = windowOutSize(h, k, s, d, padding);
-  const ow = windowOutSize(w, k, s, d, padding);
-  const [top] = padAmounts(padding, h, k, s, d);
-  const [left] = padAmounts(padding, w, k, s, d);
+  const {
+    k,
+    s,
+    d,
+    oh,
+    ow,
+    pads: [top, left],
+  } = windowGeometry(layer, h, w);
   const f = layer.filters;
   const terms = enumerateMonomials(k * k, layer.order);
   const cin = layer.shared ? 1 : c;

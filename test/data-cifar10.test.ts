@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { CIFAR10_CLASSES, loadCifar10, parseCifar10Batch } from "../src/data/cifar10.js";
-import { loadDataset } from "../src/data/dataset.js";
 import { DataError } from "../src/data/errors.js";
+import { loadDataset } from "../src/data/load.js";
 
 const RECORD = 3073;
 

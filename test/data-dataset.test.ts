@@ -7,8 +7,6 @@ import {
   batchOf,
   type Dataset,
   indicesByClass,
-  loadDataset,
-  parseDatasetName,
   shuffledIndices,
   subset,
   take,
@@ -16,6 +14,7 @@ import {
 } from "../src/data/dataset.js";
 import { DataError } from "../src/data/errors.js";
 import { encodeIdx } from "../src/data/idx.js";
+import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import {
   applyNormalization,
   CIFAR10_NORMALIZATION,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { loadDataset } from "../src/data/dataset.js";
+import { loadDataset } from "../src/data/load.js";
 import { loadMnist, mnistDataDir } from "../src/data/mnist.js";
 import {
   computeNormalization,

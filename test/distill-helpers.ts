@@ -1,5 +1,5 @@
 // Tiny synthetic data for the distillation tests.
-import { rng } from "../src/nn/weights.js";
+import { rng } from "../src/util/random.js";
 
 /** Three classes of 12×12 images: a bright top band, left band or centre blob, plus noise. */
 export function toyProblem(perClass: number, seed: number) {

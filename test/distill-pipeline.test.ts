@@ -3,12 +3,9 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
+import { type DistillConfig, DistillInterrupted } from "../src/distill/distill-config.js";
 import { levelLambda, levelLr } from "../src/distill/level-lambda.js";
-import {
-  type DistillConfig,
-  DistillInterrupted,
-  runDistillation,
-} from "../src/distill/pipeline.js";
+import { runDistillation } from "../src/distill/pipeline.js";
 import { initBackend } from "../src/nn/backend.js";
 import { toyData } from "./distill-helpers.js";
 
@@ -53,8 +50,17 @@ test("a run stopped midway resumes from its checkpoint to the same references", 
     assert.notDeepEqual(fullDifferentSeed.levels[2].images, full.levels[2].images);
     for (const stopAfter of [4, 8]) {
       const checkpoint = join(dir, `ckpt-${stopAfter}.safetensors`);
+      const stop = new AbortController();
       await assert.rejects(
-        runDistillation(data, config, { workers: 0, checkpoint, checkpointEvery: 1, stopAfter }),
+        runDistillation(data, config, {
+          workers: 0,
+          checkpoint,
+          checkpointEvery: 1,
+          signal: stop.signal,
+          onProgress: (p) => {
+            if (p.doneHere >= stopAfter) stop.abort();
+          },
+        }),
         DistillInterrupted,
       );
       assert.ok((await stat(checkpoint)).size > 0);

@@ -70,6 +70,32 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+test("Ctrl-C stops a distillation cleanly: exit 130, the checkpoint kept, --resume finishes", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-distill-sigint-"));
+  try {
+    const out = join(dir, "refs.safetensors");
+    // More iterations than FLAGS so the run is still distilling when the signal arrives.
+    const slow = [...FLAGS.filter((f) => !f.startsWith("--iterations")), "--iterations=30"];
+    const first = distill([...slow, `--out=${out}`]);
+    while (!(await exists(`${out}.checkpoint`))) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill("SIGINT");
+    const [code, log] = await first.done;
+    assert.equal(code, 130, log);
+    assert.match(log, /distill: interrupted, stopped after \d+ subsets .*--resume/);
+    assert.equal(await exists(out), false);
+    assert.equal(await exists(`${out}.checkpoint`), true);
+    const [code2, log2] = await distill([...slow, `--out=${out}`, "--resume"]).done;
+    assert.equal(code2, 0, log2);
+    const set = await readReferenceSet(out);
+    assert.ok((set.provenance.resumedSubsets as number) > 0);
+    assert.equal(await exists(`${out}.checkpoint`), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("a killed distillation resumes to the same references as an uninterrupted one", async () => {
   const dir = await mkdtemp(join(tmpdir(), "cgnn-distill-kill-"));
   try {

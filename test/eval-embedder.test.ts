@@ -9,9 +9,11 @@ import { loadEmbedder } from "../src/eval/embedder.js";
 import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { resnetSpec } from "../src/nn/resnet.js";
-import { initWeights, rng, saveWeights } from "../src/nn/weights.js";
+import { initWeights } from "../src/nn/weights.js";
 import type { ReferenceSet } from "../src/references/reference-set.js";
 import { saveCheckpoint } from "../src/train/checkpoint.js";
+import { rng } from "../src/util/random.js";
+import { saveSafetensors } from "../src/util/safetensors.js";
 
 const spec = resnetSpec({ depth: 18, width: 2, input: [8, 8, 1], mean: [0.5], std: [0.5] });
 let dir: string;
@@ -81,7 +83,7 @@ test("loadEmbedder keeps the spec's weights only and rejects non-embedders", asy
   });
   await assert.rejects(loadEmbedder(logits), /not an embedding/);
   const plain = join(dir, "plain.safetensors");
-  await saveWeights(plain, {});
+  await saveSafetensors(plain, {});
   await assert.rejects(loadEmbedder(plain), /plain\.safetensors: not a cgnn checkpoint/);
 });
 

@@ -10,7 +10,7 @@ import {
   topK,
 } from "../src/eval/cosine.js";
 import { nearestByCosine } from "../src/eval/nearest.js";
-import { gaussian, rng } from "../src/nn/weights.js";
+import { gaussian, rng } from "../src/util/random.js";
 
 function randomRows(rows: number, dim: number, seed: number): Float32Array {
   const normal = gaussian(rng(seed));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { deflateSync } from "node:zlib";
 import sharp from "sharp";
-import { type Dataset, loadDataset } from "../src/data/dataset.js";
+import type { Dataset } from "../src/data/dataset.js";
 import {
   decodeImage,
   IMAGE_ERROR_STATUS,
@@ -11,6 +11,7 @@ import {
   imageToMnistInput,
   isSupportedMimeType,
 } from "../src/data/image.js";
+import { loadDataset } from "../src/data/load.js";
 import { PNG_SIGNATURE, pngChunk } from "./png-chunks.js";
 
 let mnist: Dataset;

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import { type Dataset, loadDataset } from "../src/data/dataset.js";
+import type { Dataset } from "../src/data/dataset.js";
 import { toMnistInput } from "../src/data/digit-framing.js";
-import { rng } from "../src/nn/weights.js";
+import { loadDataset } from "../src/data/load.js";
+import { rng } from "../src/util/random.js";
 
 let mnist: Dataset;
 before(async () => {

@@ -4,8 +4,9 @@ import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
-import { gaussian, initWeights, rng } from "../src/nn/weights.js";
+import { initWeights } from "../src/nn/weights.js";
 import { computeGradients } from "../src/train/step.js";
+import { gaussian, rng } from "../src/util/random.js";
 
 type Pad = "same" | "valid" | number;
 

@@ -5,9 +5,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { createInferenceEngine } from "../src/inference/inference.js";
+import { loadOnnxModel } from "../src/inference/runtime.js";
 import { writeOnnxModel } from "../src/onnx/export.js";
-import { createInferenceEngine } from "../src/onnx/inference.js";
-import { loadOnnxModel } from "../src/onnx/runtime.js";
 import { randomImages, randomWeights, resnetLike } from "./onnx-fixtures.js";
 
 let dir: string;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { readManifest, sha256File } from "../src/models/manifest.js";
-import { readOnnxModelMetadata } from "../src/onnx/runtime.js";
+import { readOnnxModelMetadata } from "../src/onnx/read-metadata.js";
 import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { directTaylor, randomWeights } from "./onnx-fixtures.js";
 

@@ -2,7 +2,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { forward } from "../src/nn/forward.js";
 import type { ModelSpec } from "../src/nn/spec.js";
-import { gaussian, initWeights, rng, type Weights } from "../src/nn/weights.js";
+import { initWeights, type Weights } from "../src/nn/weights.js";
+import { gaussian, rng } from "../src/util/random.js";
 
 export const taylorLike = (shared: boolean): ModelSpec => ({
   name: `taylor-like-${shared ? "shared" : "full"}`,

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
+import { loadOnnxModel } from "../src/inference/runtime.js";
 import { distillConvNetSpec } from "../src/nn/convnet.js";
 import { resnetSpec } from "../src/nn/resnet.js";
 import type { ModelSpec } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
 import type { CgMode } from "../src/onnx/emit-context.js";
 import { writeOnnxModel } from "../src/onnx/export.js";
-import { loadOnnxModel } from "../src/onnx/runtime.js";
 import {
   calibrateBatchNorm,
   convNetLike,

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
 import { ImageError, imageToModelInput } from "../src/data/image.js";
-import { createInferenceEngine } from "../src/onnx/inference.js";
-import { acceptsImages, type ImageInferenceEngine } from "../src/onnx/pool.js";
+import { createInferenceEngine } from "../src/inference/inference.js";
+import { acceptsImages, type ImageInferenceEngine } from "../src/inference/pool.js";
 import { stackInputs } from "../src/service/preprocess.js";
 import { buildModelsDir, digitJpeg, digitPng, type Fixture } from "./service-fixture.js";
 

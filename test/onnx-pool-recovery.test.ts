@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { EngineUnavailableError } from "../src/onnx/engine.js";
-import { MicroBatcher } from "../src/onnx/micro-batcher.js";
-import { type WorkerEvent, WorkerPool } from "../src/onnx/pool.js";
+import { EngineUnavailableError } from "../src/inference/engine.js";
+import { MicroBatcher } from "../src/inference/micro-batcher.js";
+import { type WorkerEvent, WorkerPool } from "../src/inference/pool.js";
 import { buildModelsDir, digitPng, type Fixture } from "./service-fixture.js";
 
 let fx: Fixture;

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { loadOnnxModel } from "../src/inference/runtime.js";
 import type { ModelSpec } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
 import { checkModel } from "../src/onnx/check.js";
@@ -15,7 +16,7 @@ import {
   writeOnnxModel,
 } from "../src/onnx/export.js";
 import { decodeModel, encodeModel } from "../src/onnx/proto.js";
-import { loadOnnxModel, readOnnxModelMetadata } from "../src/onnx/runtime.js";
+import { readOnnxModelMetadata } from "../src/onnx/read-metadata.js";
 import {
   directTaylor,
   randomImages,

@@ -10,12 +10,14 @@ import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
-import { initWeights, rng, type Weights } from "../src/nn/weights.js";
+import { initWeights, type Weights } from "../src/nn/weights.js";
+import { resolveEngine } from "../src/train/create-engine.js";
 import { OrtGradients } from "../src/train/ort/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
-import { resolveEngine } from "../src/train/parallel.js";
 import { computeGradients, type StepModel } from "../src/train/step.js";
-import { type TrainConfig, train } from "../src/train/trainer.js";
+import type { TrainConfig } from "../src/train/train-config.js";
+import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
@@ -210,7 +212,8 @@ test("train() with the ORT engine learns and resumes to the same weights", async
     };
     const whole = await train(common);
     assert.ok(whole.history[2].loss < whole.history[0].loss * 0.8, "loss falls");
-    await train({ ...common, outDir: dir, stopAfterEpochs: 1 });
+    const stop = new AbortController();
+    await train({ ...common, outDir: dir, signal: stop.signal, onEpoch: () => stop.abort() });
     const resumed = await train({ ...common, outDir: dir, resume: true });
     for (const [name, w] of Object.entries(whole.weights)) {
       assert.deepEqual(resumed.weights[name].data, w.data, name);

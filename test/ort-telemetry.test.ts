@@ -81,7 +81,7 @@ test("one ORT training step writes nothing to an empty HOME; CGNN_ORT_TELEMETRY=
 });
 
 test("every module that imports onnxruntime-node imports ort-telemetry first", async () => {
-  const files = ["src/onnx/runtime.ts", "src/train/ort/engine.ts"];
+  const files = ["src/inference/runtime.ts", "src/train/ort/engine.ts"];
   const grep = spawnSync("grep", ["-rlE", `from "onnxruntime-node"`, "src", "bench", "scripts"], {
     encoding: "utf8",
   });

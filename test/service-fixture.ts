@@ -9,9 +9,10 @@ import type { Dataset } from "../src/data/dataset.js";
 import { loadMnist } from "../src/data/mnist.js";
 import { sha256File, updateManifest } from "../src/models/manifest.js";
 import type { ModelSpec } from "../src/nn/spec.js";
-import { initWeights, rng, type Weights } from "../src/nn/weights.js";
+import { initWeights, type Weights } from "../src/nn/weights.js";
 import { writeOnnxModel } from "../src/onnx/export.js";
 import { type ReferenceLevel, writeReferenceSet } from "../src/references/reference-set.js";
+import { rng } from "../src/util/random.js";
 
 export const LABELS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import request from "supertest";
-import type { WorkerPool } from "../src/onnx/pool.js";
+import type { WorkerPool } from "../src/inference/pool.js";
 import { digitPng } from "./service-fixture.js";
 import { startTestService } from "./service-harness.js";
 

@@ -1,4 +1,4 @@
-// End to end on the SHIPPED models/ directory (skipped until models/manifest.json exists): real digits, real answers, the docs' examples.
+// End to end on the SHIPPED models/ directory (they ship, so a missing manifest fails): real digits, real answers, the docs' examples.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -14,8 +14,6 @@ import { digitPng, mnistTest } from "./service-fixture.js";
 
 /** The shipped models/, or another models folder to check the same way. */
 const dir = process.env.CGNN_E2E_MODELS_DIR ?? "models";
-const shipped = existsSync(`${dir}/manifest.json`);
-const skip = shipped ? false : `${dir}/manifest.json is not shipped yet`;
 const state = new ServingState();
 const metrics = new Metrics({ defaultMetrics: false });
 const config = loadConfig([], { CGNN_MODELS_DIR: dir, CGNN_ENGINE: "microbatch" });
@@ -23,8 +21,8 @@ const app = createApp({ config, state, metrics, log: silentLogger });
 const reloader = new Reloader(config, metrics, state, silentLogger);
 
 before(async () => {
-  if (shipped)
-    assert.equal(await reloader.reload("test", true), true, "the shipped models load and verify");
+  assert.ok(existsSync(`${dir}/manifest.json`), `${dir}/manifest.json is missing: the models ship`);
+  assert.equal(await reloader.reload("test", true), true, "the shipped models load and verify");
 });
 after(() => state.close());
 
@@ -44,9 +42,7 @@ async function accuracy(path: string, accept: (res: request.Response, label: num
   return right / n;
 }
 
-test("shipped embedder + references classify uploaded MNIST test digits at the default level", {
-  skip,
-}, async () => {
+test("shipped embedder + references classify uploaded MNIST test digits at the default level", async () => {
   const level = state.current?.referencesEntry.defaultLevel ?? 5;
   const acc = await accuracy(
     "/classify",
@@ -55,7 +51,7 @@ test("shipped embedder + references classify uploaded MNIST test digits at the d
   assert.ok(acc >= 0.9, `accuracy ${acc} at level ${level}`);
 });
 
-test("shipped TaylorNet classifies uploaded MNIST test digits", { skip }, async () => {
+test("shipped TaylorNet classifies uploaded MNIST test digits", async () => {
   assert.ok(state.current?.classifier, "the shipped manifest holds a TaylorNet classifier");
   const acc = await accuracy(
     "/taylornet/predict",
@@ -72,9 +68,7 @@ function codeBlocks(markdown: string): { lang: string; text: string }[] {
   }));
 }
 
-test("docs/API.md's JSON request examples run on the shipped models and answer what the docs show", {
-  skip,
-}, async () => {
+test("docs/API.md's JSON request examples run on the shipped models and answer what the docs show", async () => {
   const blocks = codeBlocks(await readFile("docs/API.md", "utf8"));
   let checked = 0;
   for (const [i, block] of blocks.entries()) {
@@ -105,9 +99,7 @@ test("docs/API.md's JSON request examples run on the shipped models and answer w
   assert.equal(checked, 2, "the /taylornet/predict and KServe JSON examples");
 });
 
-test("docs/API.md's /classify example is the shipped answer for the first MNIST test digit", {
-  skip,
-}, async () => {
+test("docs/API.md's /classify example is the shipped answer for the first MNIST test digit", async () => {
   const blocks = codeBlocks(await readFile("docs/API.md", "utf8"));
   const documented = JSON.parse(
     blocks.find((b) => b.lang === "json" && b.text.includes('"topK"'))!.text,
@@ -126,9 +118,7 @@ test("docs/API.md's /classify example is the shipped answer for the first MNIST 
   assert.ok(Math.abs(res.body.similarity - documented.similarity) < 1e-3);
 });
 
-test("the KServe examples of docs/API.md run as written against the shipped models", {
-  skip,
-}, async () => {
+test("the KServe examples of docs/API.md run as written against the shipped models", async () => {
   const doc = await readFile("docs/API.md", "utf8");
   const examples = [
     ...doc.matchAll(

@@ -11,8 +11,9 @@ import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { initBackend } from "../src/nn/backend.js";
 import { countMonomials, enumerateMonomials } from "../src/nn/monomials.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
-import { initWeights, rng } from "../src/nn/weights.js";
+import { initWeights } from "../src/nn/weights.js";
 import { evaluate } from "../src/train/evaluate.js";
+import { rng } from "../src/util/random.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });

@@ -14,8 +14,8 @@ import {
   recurrenceArrays,
   taylorDirectSpec,
 } from "../src/nn/taylor-direct.js";
-import { rng } from "../src/nn/weights.js";
 import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 import { maxRelErr, randn } from "./cg-helpers.js";
 
 before(async () => {

@@ -6,8 +6,8 @@ import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { countParams, inferShapes, outputShape } from "../src/nn/spec.js";
 import { ablateCg, TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
-import { rng } from "../src/nn/weights.js";
 import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import type { ModelSpec } from "../src/nn/spec.js";
-import { initWeights, rng } from "../src/nn/weights.js";
+import { initWeights } from "../src/nn/weights.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { embed, evaluate } from "../src/train/evaluate.js";
 import { Optimizer, scheduledLr } from "../src/train/optimizer.js";
@@ -17,6 +17,7 @@ import { combineResults, shardSizes } from "../src/train/parallel.js";
 import { epochOrder } from "../src/train/seeding.js";
 import { computeGradients } from "../src/train/step.js";
 import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -137,7 +138,13 @@ test("resume after an interruption gives the same weights as one run", async () 
   };
   const whole = await train({ ...common, outDir: tempDir() });
   const dir = tempDir();
-  const first = await train({ ...common, outDir: dir, stopAfterEpochs: 1 });
+  const stop = new AbortController();
+  const first = await train({
+    ...common,
+    outDir: dir,
+    signal: stop.signal,
+    onEpoch: () => stop.abort(),
+  });
   assert.equal(first.epochsDone, 1);
   const ckpt = await loadCheckpoint(join(dir, "checkpoint.safetensors"));
   assert.equal(ckpt.epoch, 1);
@@ -155,6 +162,43 @@ test("resume after an interruption gives the same weights as one run", async () 
   const metrics = JSON.parse(readFileSync(join(dir, "metrics.json"), "utf8"));
   assert.equal(metrics.epochs, 3);
   assert.equal(metrics.test.count, 10);
+});
+
+test("an abort mid-epoch drops that epoch and leaves the last whole epoch resumable", async () => {
+  const common = {
+    spec: bnSpec,
+    train: stripes(40, 4),
+    epochs: 3,
+    batchSize: 12,
+    lr: 0.01,
+    seed: 7,
+    progress: "none" as const,
+  };
+  const whole = await train({ ...common, outDir: tempDir() });
+  const dir = tempDir();
+  const stop = new AbortController();
+  let steps = 0;
+  // 4 steps per epoch: abort during the second epoch, after its second step.
+  const countSteps = () => {
+    if (++steps === 6) stop.abort();
+  };
+  const cut = await train({ ...common, outDir: dir, augment: countSteps, signal: stop.signal });
+  assert.equal(steps, 6, "no step runs after the abort");
+  assert.equal(cut.epochsDone, 1);
+  assert.equal(cut.interrupted, true);
+  assert.equal(cut.history.length, 1);
+  assert.equal((await loadCheckpoint(join(dir, "checkpoint.safetensors"))).epoch, 1);
+  const resumed = await train({ ...common, outDir: dir, resume: true, augment: countSteps });
+  assert.equal(resumed.interrupted, false);
+  assert.equal(resumed.epochsDone, 3);
+  for (const [name, w] of Object.entries(whole.weights)) {
+    assert.deepEqual(resumed.weights[name].data, w.data, name);
+  }
+  const aborted = new AbortController();
+  aborted.abort();
+  const none = await train({ ...common, signal: aborted.signal });
+  assert.equal(none.epochsDone, 0);
+  assert.equal(none.interrupted, true);
 });
 
 test("two worker threads give the one-thread weights (no batch norm)", async () => {

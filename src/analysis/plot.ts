@@ -1,6 +1,5 @@
-// Fig. 3 as a picture: an SVG built by hand and rasterised to PNG with sharp (the one module
-// outside src/data that imports sharp, kept isolated here for plots).
-import sharp from "sharp";
+// Fig. 3 as a picture: an SVG built by hand, also rasterised to PNG (data/image-encode.ts).
+import { svgToPng } from "../data/image-encode.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { type DistanceRow, LEVELS, type QuadraticWeight } from "./quadratic.js";
 
@@ -91,5 +90,5 @@ ${legend(b.x + b.w + 12, b.y + 14)}
 
 export async function writeSvgAndPng(svg: string, svgPath: string, pngPath: string): Promise<void> {
   await writeFileAtomic(svgPath, svg);
-  await writeFileAtomic(pngPath, await sharp(Buffer.from(svg)).png().toBuffer());
+  await writeFileAtomic(pngPath, await svgToPng(svg));
 }

@@ -1,7 +1,14 @@
 // Training-time augmentation: a small random affine map (shift, rotation, scale) per image,
 // resampled bilinearly with zeros outside, so a 7×7 net sees the sub-pixel jitter that its
 // coarse grid otherwise hides.
-import type { Augment } from "../train/trainer.js";
+
+/** Mutates a batch of `count` NHWC images in place (deterministic given `random`). */
+export type Augment = (
+  images: Float32Array,
+  count: number,
+  shape: [number, number, number],
+  random: () => number,
+) => void;
 
 export interface AffineJitter {
   /** Largest shift, as a fraction of the image side (1/14 ≈ 2 px at 28×28, 0.5 px at 7×7). */

@@ -24,7 +24,7 @@ const SIDE = 32;
 const PLANE = SIDE * SIDE;
 const RECORD = 1 + 3 * PLANE;
 
-export function cifar10BatchFiles(split: Split): string[] {
+function cifar10BatchFiles(split: Split): string[] {
   return split === "train" ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ["test_batch.bin"];
 }
 

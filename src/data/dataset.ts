@@ -1,6 +1,6 @@
 // The in-memory labelled image set every reader produces and every trainer consumes, with
 // deterministic shuffling, subsets and splits.
-import { rng } from "../nn/weights.js";
+import { permutation, rng } from "../util/random.js";
 
 /** NHWC float pixels in [0, 1]; labels are class indices into `classes`. */
 export interface Dataset {
@@ -20,16 +20,7 @@ export function imageSize(d: Pick<Dataset, "height" | "width" | "channels">): nu
 
 /** A deterministic permutation of 0..n-1 (Fisher–Yates driven by a seeded PRNG). */
 export function shuffledIndices(n: number, seed: number): Uint32Array {
-  const random = rng(seed);
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = out[i];
-    out[i] = out[j];
-    out[j] = t;
-  }
-  return out;
+  return permutation(n, rng(seed));
 }
 
 /** Images and labels of the given examples, in the given order, copied into new arrays. */
@@ -91,5 +82,3 @@ export function indicesByClass(d: Dataset): number[][] {
   for (let i = 0; i < d.count; i++) out[d.labels[i]].push(i);
   return out;
 }
-
-export { type DatasetName, type LoadOptions, loadDataset, parseDatasetName } from "./load.js";

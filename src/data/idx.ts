@@ -5,8 +5,6 @@ import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import { DataError } from "./errors.js";
 
-export const IDX_IMAGES_MAGIC = 0x00000803;
-export const IDX_LABELS_MAGIC = 0x00000801;
 const UBYTE = 0x08;
 const gunzipAsync = promisify(gunzip);
 
@@ -87,7 +85,7 @@ function isGzip(bytes: Uint8Array): boolean {
 }
 
 /** Reads a file's bytes, gunzipping when it starts with the gzip magic (whatever its name). */
-export async function readMaybeGzip(file: string): Promise<Uint8Array> {
+async function readMaybeGzip(file: string): Promise<Uint8Array> {
   let raw: Buffer;
   try {
     raw = await readFile(file);

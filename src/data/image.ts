@@ -1,4 +1,4 @@
-// Decoding of uploaded images (the only module that imports sharp): auto-orient, pixel
+// Decoding of uploaded images (sharp; image-encode.ts encodes PNGs): auto-orient, pixel
 // limits, strict decoding, and typed errors that the service maps to HTTP statuses. Small plain
 // PNGs skip sharp (png-decode.ts); everything else takes one sharp call.
 import sharp, { type Metadata } from "sharp";

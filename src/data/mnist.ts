@@ -32,7 +32,7 @@ export function mnistDataDir(): string {
 const PREFIX: Record<Split, string> = { train: "train", test: "t10k" };
 
 /** Candidate file names for a split's images or labels, in the order they are tried. */
-export function idxFileNames(split: Split, kind: "images" | "labels"): string[] {
+function idxFileNames(split: Split, kind: "images" | "labels"): string[] {
   const base = kind === "images" ? "idx3-ubyte" : "idx1-ubyte";
   const stems = [`${PREFIX[split]}-${kind}-${base}`, `${PREFIX[split]}-${kind}.${base}`];
   return stems.flatMap((s) => [s, `${s}.gz`]);

@@ -3,7 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { distillConvNetSpec } from "../nn/convnet.js";
 import { forward, type ParamTensors } from "../nn/forward.js";
-import { initWeights, rng } from "../nn/weights.js";
+import { initWeights } from "../nn/weights.js";
+import { rng } from "../util/random.js";
 import { classStats, disposeStats, eq5Loss, type Repulsion } from "./loss.js";
 import { subsetSeed } from "./plan.js";
 

@@ -1,142 +1,46 @@
 // The five-level distillation of Fig. 7: every subset of every level distilled on a worker pool,
-// checkpointed after every level and periodically inside a level, resumable after a crash.
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import type { BackendName } from "../nn/backend.js";
-import { decodeSafetensors, saveWeights, type Weights } from "../nn/weights.js";
+// checkpointed after every level and periodically inside a level, resumable after a crash or an
+// abort. runDistillation reads as its steps: plan, restore, distil each level, collect.
 import type { ReferenceLevel } from "../references/reference-set.js";
+import {
+  CheckpointWriter,
+  type LevelState,
+  loadDistillCheckpoint,
+  type Restored,
+  runKey,
+} from "./checkpoint.js";
+import {
+  type DistillConfig,
+  type DistillData,
+  DistillInterrupted,
+  type DistillOutput,
+  type PipelineOptions,
+} from "./distill-config.js";
 import type { DmConfig, SubsetProblem } from "./dm.js";
-import { type LambdaScope, levelLambda, levelLr } from "./level-lambda.js";
+import { levelLambda, levelLr } from "./level-lambda.js";
 import { type DistillPlan, planDistillation, subsetSeed } from "./plan.js";
-import { createRunner } from "./pool.js";
+import { createRunner, type SubsetRunner } from "./pool.js";
 
-export interface DistillConfig extends DmConfig {
-  fanIns: number[];
-  seed: number;
-  /** Whether λ holds for every level or for the hierarchy as a whole (level-lambda.ts). */
-  lambdaScope?: LambdaScope;
-  /** Levels of the whole hierarchy when this run distils only its top (default fanIns.length). */
-  hierarchyLevels?: number;
-}
+type PlannedLevel = DistillPlan["levels"][number];
 
-export interface DistillData {
-  name: string;
-  /** NHWC [count, H, W, C] in [0, 1]. */
-  images: Float32Array;
-  labels: Uint8Array;
-  shape: [number, number, number];
-  classes: string[];
-}
-
-export interface Progress {
-  level: number;
-  levels: number;
-  /** Subsets of this level finished (including those restored from a checkpoint). */
-  done: number;
-  total: number;
-  /** Finished in this process (for rates). */
+/** What every level of one run shares. */
+interface RunContext {
+  data: DistillData;
+  config: DistillConfig;
+  options: PipelineOptions;
+  plan: DistillPlan;
+  runner: SubsetRunner;
+  checkpoints: CheckpointWriter;
+  /** Live state of every level started so far (what a checkpoint holds). */
+  state: Map<number, LevelState>;
+  restored: Restored;
+  /** Subsets finished in this process. */
   doneHere: number;
 }
 
-export interface PipelineOptions {
-  /** 0 = in this thread. */
-  workers: number;
-  backend?: BackendName;
-  /** Checkpoint file; none when absent. */
-  checkpoint?: string;
-  /** Continue from `checkpoint` when it exists and matches this run. */
-  resume?: boolean;
-  /** Write a checkpoint inside a level after this many subsets or seconds, whichever first. */
-  checkpointEvery?: number;
-  checkpointSeconds?: number;
-  /** Stop (checkpoint, then throw DistillInterrupted) after this many subsets here: for tests. */
-  stopAfter?: number;
-  onProgress?: (progress: Progress) => void;
-  onLevel?: (level: number, seconds: number) => void;
-}
-
-export interface DistillOutput {
-  plan: DistillPlan;
-  levels: ReferenceLevel[];
-  /** Per level: wall seconds in this process and the mean first/last Eq. 5 value of its subsets. */
-  stats: {
-    level: number;
-    seconds: number;
-    firstLoss: number;
-    lastLoss: number;
-    lambda: number;
-    lr: number;
-  }[];
-  /** Subsets restored from the checkpoint instead of computed. */
-  restored: number;
-}
-
-export class DistillInterrupted extends Error {
-  override name = "DistillInterrupted";
-}
-
-const CHECKPOINT_FORMAT = "cgnn-distill-checkpoint/1";
-
-/** sha256 of the data and config: a checkpoint only resumes the very same run. */
-export function runKey(data: DistillData, config: DistillConfig): string {
-  const hash = createHash("sha256");
-  hash.update(JSON.stringify({ name: data.name, shape: data.shape, classes: data.classes }));
-  hash.update(new Uint8Array(data.images.buffer, data.images.byteOffset, data.images.byteLength));
-  hash.update(data.labels);
-  hash.update(JSON.stringify(config));
-  return hash.digest("hex");
-}
-
-interface Restored {
-  done: Map<number, { images: Float32Array; done: Uint8Array }>;
-  count: number;
-}
-
-async function loadCheckpoint(path: string, key: string, plan: DistillPlan): Promise<Restored> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { done: new Map(), count: 0 };
-    throw error;
-  }
-  const { weights, metadata } = decodeSafetensors(bytes, path);
-  if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${path}: not a distillation checkpoint (format ${metadata.format})`);
-  }
-  if (metadata.key !== key) {
-    throw new Error(
-      `${path}: checkpoint belongs to another run (different data or config); remove it or drop --resume`,
-    );
-  }
-  const restored: Restored = { done: new Map(), count: 0 };
-  for (const level of plan.levels) {
-    const images = weights[`level${level.level}.images`];
-    const done = weights[`level${level.level}.done`];
-    if (!images || !done) continue;
-    const flags = Uint8Array.from(done.data);
-    restored.done.set(level.level, { images: images.data, done: flags });
-    restored.count += flags.reduce((a, b) => a + b, 0);
-  }
-  return restored;
-}
-
-/** Distils every level; resolves with levels 1..K (level L holds subsets(L)·classes images). */
-export async function runDistillation(
-  data: DistillData,
-  config: DistillConfig,
-  options: PipelineOptions,
-): Promise<DistillOutput> {
-  const classes = data.classes.length;
-  const [h, w, c] = data.shape;
-  const size = h * w * c;
-  const plan = planDistillation(data.labels, classes, config.fanIns, config.seed);
-  const key = runKey(data, config);
-  const restored =
-    options.checkpoint && options.resume
-      ? await loadCheckpoint(options.checkpoint, key, plan)
-      : { done: new Map(), count: 0 };
-  const dm: DmConfig = {
+/** The per-subset settings of distribution matching, taken from the run's config. */
+function dmSettings(config: DistillConfig): DmConfig {
+  return {
     iterations: config.iterations,
     width: config.width,
     lr: config.lr,
@@ -147,148 +51,208 @@ export async function runDistillation(
     std: config.std,
     init: config.init,
   };
-  const runner = createRunner(options.workers, dm, options.backend ?? "wasm");
-  const state = new Map<number, { images: Float32Array; done: Uint8Array }>();
+}
+
+/** The problem of one subset: its member images (from the level below), labels and seed. */
+function subsetProblems(
+  run: RunContext,
+  level: PlannedLevel,
+  source: Float32Array,
+): (subset: number) => SubsetProblem {
+  const { data, config, plan } = run;
+  const classes = data.classes.length;
+  const size = data.shape.reduce((a, b) => a * b, 1);
+  const lambda = levelLambda(
+    config.lambda,
+    classes,
+    config.hierarchyLevels ?? plan.levels.length,
+    config.lambdaScope ?? "level",
+  );
+  const lr = levelLr(config.lr, config.lambda, lambda, classes);
+  return (subset) => {
+    const members = level.members[subset];
+    const labels = members.flatMap((inputs, cls) => inputs.map(() => cls));
+    const images = new Float32Array(labels.length * size);
+    members.flat().forEach((index, k) => {
+      images.set(source.subarray(index * size, (index + 1) * size), k * size);
+    });
+    return {
+      images,
+      labels,
+      classes,
+      shape: data.shape,
+      seed: subsetSeed(config.seed, level.level, subset),
+      ...(lambda !== config.lambda ? { lambda, lr } : {}),
+    };
+  };
+}
+
+/** Whether a checkpoint inside the level is due (every N subsets or S seconds). */
+function checkpointClock(options: PipelineOptions) {
+  let since = 0;
+  let last = Date.now();
+  return {
+    tick(): boolean {
+      since++;
+      const due =
+        since >= (options.checkpointEvery ?? Number.POSITIVE_INFINITY) ||
+        Date.now() - last >= (options.checkpointSeconds ?? Number.POSITIVE_INFINITY) * 1000;
+      if (due) {
+        since = 0;
+        last = Date.now();
+      }
+      return due;
+    },
+  };
+}
+
+/**
+ * Distils the subsets of one level not done yet, at most 2 per worker in flight; stops
+ * starting new ones when the signal aborts. Returns the mean first/last Eq. 5 values.
+ */
+async function distilSubsets(
+  run: RunContext,
+  level: PlannedLevel,
+  s: LevelState,
+  problemFor: (subset: number) => SubsetProblem,
+  todo: number[],
+): Promise<{ firstLoss: number; lastLoss: number }> {
+  const { options, plan } = run;
+  const subsetSize = s.images.length / level.subsets;
+  let done = level.subsets - todo.length;
+  let firstLoss = 0;
+  let lastLoss = 0;
+  const clock = checkpointClock(options);
+  const report = () =>
+    options.onProgress?.({
+      level: level.level,
+      levels: plan.levels.length,
+      done,
+      total: level.subsets,
+      doneHere: run.doneHere,
+    });
+  report();
+  const inFlight = new Set<Promise<void>>();
+  const limit = Math.max(1, options.workers) * 2;
+  for (const subset of todo) {
+    if (options.signal?.aborted) break;
+    const task = run.runner.run(problemFor(subset)).then((result) => {
+      s.images.set(result.images, subset * subsetSize);
+      s.done[subset] = 1;
+      done++;
+      run.doneHere++;
+      firstLoss += result.firstLoss;
+      lastLoss += result.lastLoss;
+      report();
+      if (clock.tick() && done < level.subsets) {
+        run.checkpoints.save().catch(() => undefined); // a failed write fails the level-end one
+      }
+    });
+    const tracked = task.finally(() => inFlight.delete(tracked));
+    tracked.catch(() => undefined);
+    inFlight.add(tracked);
+    if (inFlight.size >= limit) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const computed = todo.length || 1;
+  return { firstLoss: firstLoss / computed, lastLoss: lastLoss / computed };
+}
+
+/** One level: restored or fresh state, its subsets distilled, then a checkpoint. */
+async function distilLevel(
+  run: RunContext,
+  level: PlannedLevel,
+  below: ReferenceLevel | undefined,
+): Promise<{ level: ReferenceLevel; stats: DistillOutput["stats"][number] }> {
+  const { data, config, plan, options } = run;
+  const classes = data.classes.length;
+  const size = data.shape.reduce((a, b) => a * b, 1);
+  const started = Date.now();
+  const s = run.restored.done.get(level.level) ?? {
+    images: new Float32Array(level.subsets * classes * size),
+    done: new Uint8Array(level.subsets),
+  };
+  run.state.set(level.level, s);
+  const problemFor = subsetProblems(run, level, below ? below.images : data.images);
+  const todo = [...level.members.keys()].filter((i) => !s.done[i]);
+  const losses = await distilSubsets(run, level, s, problemFor, todo);
+  const done = s.done.reduce((a, b) => a + b, 0);
+  if (options.signal?.aborted && done < level.subsets) {
+    await run.checkpoints.save();
+    throw new DistillInterrupted(
+      `stopped after ${run.doneHere} subsets (level ${level.level}: ${done}/${level.subsets})`,
+    );
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const lambda = levelLambda(
+    config.lambda,
+    classes,
+    config.hierarchyLevels ?? plan.levels.length,
+    config.lambdaScope ?? "level",
+  );
+  options.onLevel?.(level.level, seconds);
+  await run.checkpoints.save();
+  return {
+    level: {
+      level: level.level,
+      images: s.images,
+      labels: Uint8Array.from({ length: level.subsets * classes }, (_, i) => i % classes),
+      count: level.subsets * classes,
+    },
+    stats: {
+      level: level.level,
+      seconds,
+      ...losses,
+      lambda,
+      lr: levelLr(config.lr, config.lambda, lambda, classes),
+    },
+  };
+}
+
+/** Distils every level; resolves with levels 1..K (level L holds subsets(L)·classes images). */
+export async function runDistillation(
+  data: DistillData,
+  config: DistillConfig,
+  options: PipelineOptions,
+): Promise<DistillOutput> {
+  const classes = data.classes.length;
+  const plan = planDistillation(data.labels, classes, config.fanIns, config.seed);
+  const key = runKey(data, config);
+  const restored =
+    options.checkpoint && options.resume
+      ? await loadDistillCheckpoint(options.checkpoint, key, plan)
+      : { done: new Map(), count: 0 };
+  const state = new Map<number, LevelState>();
+  const run: RunContext = {
+    data,
+    config,
+    options,
+    plan,
+    runner: createRunner(options.workers, dmSettings(config), options.backend ?? "wasm"),
+    checkpoints: CheckpointWriter.forRun(options.checkpoint, key, config, state, [
+      classes,
+      ...data.shape,
+    ]),
+    state,
+    restored,
+    doneHere: 0,
+  };
   const levels: ReferenceLevel[] = [];
   const stats: DistillOutput["stats"] = [];
-  let writing: Promise<void> = Promise.resolve();
-  let doneHere = 0;
-
-  const checkpoint = () => {
-    if (!options.checkpoint) return writing;
-    const tensors: Weights = {};
-    for (const [level, s] of state) {
-      tensors[`level${level}.images`] = {
-        shape: [s.done.length, classes, h, w, c],
-        data: s.images,
-      };
-      tensors[`level${level}.done`] = { shape: [s.done.length], data: Float32Array.from(s.done) };
-    }
-    const path = options.checkpoint;
-    const metadata = { format: CHECKPOINT_FORMAT, key, config: JSON.stringify(config) };
-    // The done flags are copied now; image slots of subsets not marked done are ignored on
-    // resume, so sharing the live image arrays with a later write is safe.
-    writing = writing.then(() => saveWeights(path, tensors, metadata));
-    return writing;
-  };
-
   try {
     for (const level of plan.levels) {
-      const started = Date.now();
-      const s = restored.done.get(level.level) ?? {
-        images: new Float32Array(level.subsets * classes * size),
-        done: new Uint8Array(level.subsets),
-      };
-      state.set(level.level, s);
-      const source = level.level === 1 ? data.images : levels[levels.length - 1].images;
-      const todo = [...level.members.keys()].filter((i) => !s.done[i]);
-      let done = level.subsets - todo.length;
-      let sinceCheckpoint = 0;
-      let lastCheckpoint = Date.now();
-      let firstLoss = 0;
-      let lastLoss = 0;
-      let stopped = false;
-      options.onProgress?.({
-        level: level.level,
-        levels: plan.levels.length,
-        done,
-        total: level.subsets,
-        doneHere,
-      });
-
-      const lambda = levelLambda(
-        config.lambda,
-        classes,
-        config.hierarchyLevels ?? plan.levels.length,
-        config.lambdaScope ?? "level",
-      );
-      const lr = levelLr(config.lr, config.lambda, lambda, classes);
-      const problemFor = (subset: number): SubsetProblem => {
-        const members = level.members[subset];
-        const labels = members.flatMap((inputs, cls) => inputs.map(() => cls));
-        const images = new Float32Array(labels.length * size);
-        members.flat().forEach((index, k) => {
-          images.set(source.subarray(index * size, (index + 1) * size), k * size);
-        });
-        return {
-          images,
-          labels,
-          classes,
-          shape: data.shape,
-          seed: subsetSeed(config.seed, level.level, subset),
-          ...(lambda !== config.lambda ? { lambda, lr } : {}),
-        };
-      };
-
-      const inFlight = new Set<Promise<void>>();
-      const limit = Math.max(1, options.workers) * 2;
-      for (const subset of todo) {
-        if (stopped) break;
-        const task = runner.run(problemFor(subset)).then((result) => {
-          s.images.set(result.images, subset * classes * size);
-          s.done[subset] = 1;
-          done++;
-          doneHere++;
-          sinceCheckpoint++;
-          firstLoss += result.firstLoss;
-          lastLoss += result.lastLoss;
-          options.onProgress?.({
-            level: level.level,
-            levels: plan.levels.length,
-            done,
-            total: level.subsets,
-            doneHere,
-          });
-          if (options.stopAfter !== undefined && doneHere >= options.stopAfter) stopped = true;
-          const due =
-            sinceCheckpoint >= (options.checkpointEvery ?? Number.POSITIVE_INFINITY) ||
-            Date.now() - lastCheckpoint >=
-              (options.checkpointSeconds ?? Number.POSITIVE_INFINITY) * 1000;
-          if (due && done < level.subsets) {
-            sinceCheckpoint = 0;
-            lastCheckpoint = Date.now();
-            checkpoint().catch(() => undefined); // a failed write fails the level-end checkpoint
-          }
-        });
-        const tracked = task.finally(() => inFlight.delete(tracked));
-        tracked.catch(() => undefined);
-        inFlight.add(tracked);
-        if (inFlight.size >= limit) await Promise.race(inFlight);
-      }
-      await Promise.all(inFlight);
-      if (stopped && done < level.subsets) {
-        await checkpoint();
+      const result = await distilLevel(run, level, levels.at(-1));
+      levels.push(result.level);
+      stats.push(result.stats);
+      if (options.signal?.aborted && level !== plan.levels.at(-1)) {
         throw new DistillInterrupted(
-          `stopped after ${doneHere} subsets (level ${level.level}: ${done}/${level.subsets})`,
-        );
-      }
-      levels.push({
-        level: level.level,
-        images: s.images,
-        labels: Uint8Array.from({ length: level.subsets * classes }, (_, i) => i % classes),
-        count: level.subsets * classes,
-      });
-      const seconds = (Date.now() - started) / 1000;
-      const computed = todo.length || 1;
-      stats.push({
-        level: level.level,
-        seconds,
-        firstLoss: firstLoss / computed,
-        lastLoss: lastLoss / computed,
-        lambda,
-        lr,
-      });
-      options.onLevel?.(level.level, seconds);
-      await checkpoint();
-      if (stopped && level !== plan.levels[plan.levels.length - 1]) {
-        throw new DistillInterrupted(
-          `stopped after ${doneHere} subsets (end of level ${level.level})`,
+          `stopped after ${run.doneHere} subsets (end of level ${level.level})`,
         );
       }
     }
   } finally {
-    await writing.catch(() => undefined);
-    await runner.close();
+    await run.checkpoints.settle();
+    await run.runner.close();
   }
   return { plan, levels, stats, restored: restored.count };
 }

@@ -1,6 +1,6 @@
 // The divide-and-conquer tree of Fig. 7 as data: which images (level 1) or which distilled
 // images of the level below (levels ≥ 2) each subset of each level holds. Pure and seeded.
-import { rng } from "../nn/weights.js";
+import { rng, shuffleInPlace } from "../util/random.js";
 
 export interface PlanLevel {
   level: number;
@@ -32,14 +32,6 @@ export function classCounts(labels: Uint8Array, classes: number): number[] {
     counts[label]++;
   }
   return counts;
-}
-
-function shuffle(items: number[], random: () => number): number[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
 }
 
 /**
@@ -94,7 +86,7 @@ export function planDistillation(
     Array.from({ length: classes }, () => []),
   );
   byClass.forEach((indices, c) => {
-    shuffle(indices, random).forEach((image, k) => {
+    shuffleInPlace(indices, random).forEach((image, k) => {
       first[k % s1][c].push(image);
     });
   });

@@ -2,7 +2,7 @@
 // worker at a time, so the main thread stays free for progress and checkpoints.
 import type { Worker } from "node:worker_threads";
 import { activeBackend, type BackendName, initBackend } from "../nn/backend.js";
-import { spawnModuleWorker } from "../onnx/spawn-worker.js";
+import { spawnModuleWorker } from "../util/spawn-worker.js";
 import { type DmConfig, distillSubset, type SubsetProblem, type SubsetResult } from "./dm.js";
 
 export interface WorkerRequest {

@@ -1,7 +1,7 @@
 // Distillation progress on stderr: a cli-progress bar per level with rate and ETA on a terminal,
 // a line every few seconds otherwise (logs, tests).
 import cliProgress from "cli-progress";
-import type { Progress } from "./pipeline.js";
+import type { Progress } from "./distill-config.js";
 
 export interface ProgressView {
   update(progress: Progress): void;

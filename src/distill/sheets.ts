@@ -1,6 +1,6 @@
-// PNG contact sheets of distilled images: one per level and a Fig. 9-style summary. The only
-// distillation module that imports sharp (PNG encoding of a raw pixel buffer).
-import sharp from "sharp";
+// PNG contact sheets of distilled images: one per level and a Fig. 9-style summary (the PNG
+// encoding itself is data/image-encode.ts).
+import { encodePng } from "../data/image-encode.js";
 import type { LevelImages } from "./similarity.js";
 
 export interface SheetShape {
@@ -39,12 +39,7 @@ export async function gridPng(
       }
     });
   });
-  const image = sharp(out, { raw: { width: W, height: H, channels: c as 1 | 3 } }).resize(
-    W * scale,
-    H * scale,
-    { kernel: "nearest" },
-  );
-  return (c === 1 ? image.toColourspace("b-w") : image).png().toBuffer();
+  return encodePng(out, W, H, c as 1 | 3, scale);
 }
 
 function tile(level: LevelImages, index: number, size: number): Float32Array {

@@ -1,4 +1,4 @@
-// Cosine nearest-neighbour search over embeddings: hnswlib-node (the only module importing it) plus an exact check.
+// Cosine nearest-neighbour search over embeddings: hnswlib-node (lint lets no other module import it) plus an exact check.
 import hnswlib from "hnswlib-node";
 
 export interface SearchHit {

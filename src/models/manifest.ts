@@ -189,7 +189,7 @@ export function sha256File(path: string): Promise<string> {
 }
 
 /** Absolute path of a manifest entry's file, refusing paths that leave `dir`. */
-export function entryPath(dir: string, entry: { file: string }): string {
+function entryPath(dir: string, entry: { file: string }): string {
   const path = resolve(dir, entry.file);
   const rel = relative(resolve(dir), path);
   if (rel.startsWith("..") || isAbsolute(rel)) {

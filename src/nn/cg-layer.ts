@@ -2,18 +2,12 @@
 // it can be saved and loaded through tf.io like any built-in layer.
 import * as tf from "@tensorflow/tfjs";
 import { cgForward } from "./cg.js";
-import { type CgLayer, cgTerms, type Padding, windowOutSize } from "./spec.js";
+import { type CgLayer, cgTerms, windowOutSize } from "./spec.js";
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
-export interface CGLayerArgs extends LayerArgs {
-  filters: number;
-  kernel: number;
-  order: number;
-  stride?: number;
-  dilation?: number;
-  padding?: Padding;
-  shared?: boolean;
+/** A CG layer spec's fields (without its kind) and tfjs's own layer arguments. */
+export interface CGLayerArgs extends LayerArgs, Omit<CgLayer, "kind" | "bias"> {
   useBias?: boolean;
 }
 

@@ -2,7 +2,7 @@
 // monomials of degree 1..order, and map every (term, channel) to the outputs with plain matmuls.
 import * as tf from "@tensorflow/tfjs";
 import { monomialRecurrence } from "./monomials.js";
-import { type CgLayer, cgTerms, padAmounts, windowOutSize } from "./spec.js";
+import { type CgLayer, cgTerms, strideFrame, windowGeometry } from "./spec.js";
 
 /** Parameters of one CG layer on `channels` inputs: T·(C or 1)·F kernel + F bias. */
 export function cgParamCount(layer: CgLayer, channels: number): number {
@@ -13,17 +13,16 @@ export function cgParamCount(layer: CgLayer, channels: number): number {
 /** Geometry of a CG layer on an input: output size, padding, and the padded frame size. */
 function geometry(shape: number[], layer: CgLayer) {
   const [, h, w] = shape;
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const oh = windowOutSize(h, k, s, d, padding);
-  const ow = windowOutSize(w, k, s, d, padding);
-  const [top, bottom] = padAmounts(padding, h, k, s, d);
-  const [left, right] = padAmounts(padding, w, k, s, d);
-  // The frame holds every view's last row and column, rounded up to a multiple of the stride.
-  const frameH = Math.ceil(((k - 1) * d + (oh - 1) * s + 1) / s) * s;
-  const frameW = Math.ceil(((k - 1) * d + (ow - 1) * s + 1) / s) * s;
+  const geometry = windowGeometry(layer, h, w);
+  const {
+    k,
+    s,
+    d,
+    oh,
+    ow,
+    pads: [top, left, bottom, right],
+  } = geometry;
+  const [frameH, frameW] = strideFrame(geometry);
   return { k, s, d, oh, ow, top, left, bottom, right, frameH, frameW };
 }
 
@@ -84,7 +83,7 @@ function view(frame: tf.Tensor4D, g: Geometry, ky: number, kx: number): tf.Tenso
 }
 
 /** The k·k strided, dilated views of the (padded) input, each [N, oh, ow, C], row-major. */
-export function clusterViews(x: tf.Tensor4D, layer: CgLayer): tf.Tensor4D[] {
+function clusterViews(x: tf.Tensor4D, layer: CgLayer): tf.Tensor4D[] {
   const [n, h, w, c] = x.shape;
   const g = geometry(x.shape, layer);
   const endH = g.frameH - h - g.top;
@@ -107,7 +106,7 @@ export function clusterViews(x: tf.Tensor4D, layer: CgLayer): tf.Tensor4D[] {
 }
 
 /** Every monomial of the views, in the canonical order; each term is [N, oh, ow, C]. */
-export function clusterMonomials(views: tf.Tensor4D[], order: number): tf.Tensor4D[] {
+function clusterMonomials(views: tf.Tensor4D[], order: number): tf.Tensor4D[] {
   const terms: tf.Tensor4D[] = [];
   for (const { parent, variable } of monomialRecurrence(views.length, order)) {
     terms.push(parent < 0 ? views[variable] : tf.mul(terms[parent], views[variable]));

@@ -2,7 +2,7 @@
 // training, evaluation and the ONNX parity tests use.
 import * as tf from "@tensorflow/tfjs";
 import { cgForward } from "./cg.js";
-import { type LayerSpec, type ModelSpec, padAmounts } from "./spec.js";
+import { type LayerSpec, type ModelSpec, windowGeometry } from "./spec.js";
 import { monomialFeatures } from "./taylor-direct.js";
 
 export type ParamTensors = Record<string, tf.Tensor>;
@@ -25,11 +25,11 @@ function conv2d(
   params: ParamTensors,
   path: string,
 ): tf.Tensor4D {
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const [t, b] = padAmounts(padding, x.shape[1], layer.kernel, s, d);
-  const [l, r] = padAmounts(padding, x.shape[2], layer.kernel, s, d);
+  const {
+    s,
+    d,
+    pads: [t, l, b, r],
+  } = windowGeometry(layer, x.shape[1], x.shape[2]);
   const pad: "valid" | [[number, number], [number, number], [number, number], [number, number]] =
     t + b + l + r > 0
       ? [
@@ -84,7 +84,7 @@ function instanceNorm(
   return y;
 }
 
-export function runLayers(
+function runLayers(
   layers: LayerSpec[],
   input: tf.Tensor,
   params: ParamTensors,

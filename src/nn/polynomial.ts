@@ -1,7 +1,7 @@
 // Sparse multivariate polynomials, and the symbolic forward pass that expands a small activation-
 // free network (CG, conv, batch norm, dense) into its explicit monomials: a TaylorNet is a polynomial.
 import { enumerateMonomials } from "./monomials.js";
-import { type LayerSpec, type ModelSpec, padAmounts, windowOutSize } from "./spec.js";
+import { type LayerSpec, type ModelSpec, windowGeometry } from "./spec.js";
 import type { Weights } from "./weights.js";
 
 /** Σ coefficient · Π x_i^e_i over `vars` variables; keys are exponent vectors joined by ",". */
@@ -168,14 +168,14 @@ function windowed(
   visit: (oy: number, ox: number, taps: Polynomial[][]) => Polynomial[],
 ): Activation {
   const [h, w, c] = act.shape;
-  const k = layer.kernel;
-  const s = layer.stride ?? 1;
-  const d = layer.dilation ?? 1;
-  const padding = layer.padding ?? "valid";
-  const oh = windowOutSize(h, k, s, d, padding);
-  const ow = windowOutSize(w, k, s, d, padding);
-  const [top] = padAmounts(padding, h, k, s, d);
-  const [left] = padAmounts(padding, w, k, s, d);
+  const {
+    k,
+    s,
+    d,
+    oh,
+    ow,
+    pads: [top, left],
+  } = windowGeometry(layer, h, w);
   const zero = new Polynomial(vars);
   const values: Polynomial[] = [];
   for (let oy = 0; oy < oh; oy++) {

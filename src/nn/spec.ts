@@ -109,8 +109,6 @@ export type LayerSpec =
   | L2NormalizeLayer
   | NormalizeLayer;
 
-export type LayerKind = LayerSpec["kind"];
-
 /** Activations are NHWC; a shape here omits the batch dimension. */
 export type Shape = number[];
 
@@ -151,19 +149,44 @@ export function padAmounts(
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-/** A windowed layer's kernel, stride, dilation and [top, left, bottom, right] padding on h×w. */
+/** Where a windowed layer's (conv, CG) clusters sit on its input. */
+export interface WindowGeometry {
+  k: number;
+  s: number;
+  d: number;
+  /** [top, left, bottom, right] */
+  pads: [number, number, number, number];
+  /** Output height and width. */
+  oh: number;
+  ow: number;
+}
+
+/** A windowed layer's kernel, stride, dilation, padding and output size on h×w. */
 export function windowGeometry(
   layer: { kernel: number; stride?: number; dilation?: number; padding?: Padding },
   h: number,
   w: number,
-): { k: number; s: number; d: number; pads: [number, number, number, number] } {
+): WindowGeometry {
   const k = layer.kernel;
   const s = layer.stride ?? 1;
   const d = layer.dilation ?? 1;
   const padding = layer.padding ?? "valid";
   const [top, bottom] = padAmounts(padding, h, k, s, d);
   const [left, right] = padAmounts(padding, w, k, s, d);
-  return { k, s, d, pads: [top, left, bottom, right] };
+  const oh = windowOutSize(h, k, s, d, padding);
+  const ow = windowOutSize(w, k, s, d, padding);
+  return { k, s, d, pads: [top, left, bottom, right], oh, ow };
+}
+
+/**
+ * [H, W] of the frame that holds every view's last row and column, rounded up to a multiple of
+ * the stride (so each strided view is a reshape of it).
+ */
+export function strideFrame({ k, s, d, oh, ow }: WindowGeometry): [number, number] {
+  return [
+    Math.ceil(((k - 1) * d + (oh - 1) * s + 1) / s) * s,
+    Math.ceil(((k - 1) * d + (ow - 1) * s + 1) / s) * s,
+  ];
 }
 
 export function windowOutSize(

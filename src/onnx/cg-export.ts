@@ -2,7 +2,7 @@
 // one-hot kernels), their monomials in the canonical order, and one 1×1 convolution (or one
 // MatMul per term, summed).
 import { enumerateMonomials } from "../nn/monomials.js";
-import { type CgLayer, windowGeometry } from "../nn/spec.js";
+import { type CgLayer, type WindowGeometry, windowGeometry } from "../nn/spec.js";
 import {
   AUTO_MATMUL_FEATURES,
   type EmitContext,
@@ -11,7 +11,7 @@ import {
   weight,
 } from "./emit-context.js";
 import { type ChannelAffine, cgToPointwise, foldOutputMajor } from "./weights-layout.js";
-import { type WindowGeometry, windowSlices } from "./window-slices.js";
+import { windowSlices } from "./window-slices.js";
 
 interface Geometry extends WindowGeometry {
   c: number;

@@ -2,8 +2,9 @@
 // dynamic batch, NCHW inside) that onnxruntime-node serves, with cgnn metadata, written atomically.
 import { createHash } from "node:crypto";
 import { type ModelSpec, outputShape } from "../nn/spec.js";
-import { checkWeights, encodeSafetensors, type Weights } from "../nn/weights.js";
+import { checkWeights, type Weights } from "../nn/weights.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { encodeSafetensors } from "../util/safetensors.js";
 import { assertValidModel } from "./check.js";
 import type { CgMode, EmitContext } from "./emit-context.js";
 import { emitLayers, l2Normalize } from "./emit-layers.js";

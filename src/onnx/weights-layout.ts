@@ -57,6 +57,13 @@ export function cgToPointwise(
   return out;
 }
 
+/** The bias after y·scale + shift (a missing bias counts as zeros). */
+function foldBias(bias: Float32Array | undefined, outputs: number, affine: ChannelAffine) {
+  const b = new Float32Array(outputs);
+  for (let o = 0; o < outputs; o++) b[o] = (bias ? bias[o] : 0) * affine.scale[o] + affine.shift[o];
+  return b;
+}
+
 /** Scales an [O, ...] weight's rows and maps the bias through y·scale + shift. */
 export function foldOutputMajor(
   weight: Float32Array,
@@ -67,12 +74,10 @@ export function foldOutputMajor(
   if (!affine) return { weight, bias };
   const per = weight.length / outputs;
   const w = new Float32Array(weight.length);
-  const b = new Float32Array(outputs);
   for (let o = 0; o < outputs; o++) {
     for (let j = 0; j < per; j++) w[o * per + j] = weight[o * per + j] * affine.scale[o];
-    b[o] = (bias ? bias[o] : 0) * affine.scale[o] + affine.shift[o];
   }
-  return { weight: w, bias: b };
+  return { weight: w, bias: foldBias(bias, outputs, affine) };
 }
 
 /** The same fold for a dense kernel [in, units] (output index last). */
@@ -84,10 +89,6 @@ export function foldOutputMinor(
 ): { weight: Float32Array; bias: Float32Array | undefined } {
   if (!affine) return { weight, bias };
   const w = new Float32Array(weight.length);
-  const b = new Float32Array(outputs);
   for (let j = 0; j < weight.length; j++) w[j] = weight[j] * affine.scale[j % outputs];
-  for (let o = 0; o < outputs; o++) {
-    b[o] = (bias ? bias[o] : 0) * affine.scale[o] + affine.shift[o];
-  }
-  return { weight: w, bias: b };
+  return { weight: w, bias: foldBias(bias, outputs, affine) };
 }

@@ -1,16 +1,7 @@
 // The k·k strided, dilated window views of a padded 4-D value as ONNX Slice ops, shared by the
 // inference exporter (NCHW) and the training graphs (NHWC).
+import type { WindowGeometry } from "../nn/spec.js";
 import type { GraphBuilder } from "./graph-builder.js";
-
-export interface WindowGeometry {
-  k: number;
-  s: number;
-  d: number;
-  /** [top, left, bottom, right] */
-  pads: [number, number, number, number];
-  oh: number;
-  ow: number;
-}
 
 /** One view [N, oh, ow] (per layout) per kernel offset, row-major; `prefix` names the nodes. */
 export function windowSlices(

@@ -1,8 +1,8 @@
 // The distilled reference set on disk: one safetensors file (8-bit pixels, U8 labels) that
 // scripts/distill.ts writes and the service and scripts/evaluate.ts read, validated at the boundary.
 import { readFile } from "node:fs/promises";
-import { decodeSafetensors, encodeSafetensors, type Weights } from "../nn/weights.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { decodeSafetensors, encodeSafetensors, type NamedTensors } from "../util/safetensors.js";
 
 export const REFERENCE_FORMAT = "cgnn-references/1";
 
@@ -78,7 +78,7 @@ function checkSet(set: ReferenceSet, source: string): void {
 /** The safetensors bytes of a reference set (validated first). */
 export function encodeReferenceSet(set: ReferenceSet, source = "reference set"): Buffer {
   checkSet(set, source);
-  const tensors: Weights = {};
+  const tensors: NamedTensors = {};
   for (const l of set.levels) {
     tensors[`level${l.level}.images`] = {
       shape: [l.count, set.height, set.width, set.channels],

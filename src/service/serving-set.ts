@@ -2,6 +2,8 @@
 import type { Config } from "../config.js";
 import type { ImageInputOptions } from "../data/image.js";
 import { type ReferenceImages, ReferenceIndex } from "../index/reference-index.js";
+import { createInferenceEngine, type InferenceEngine } from "../inference/inference.js";
+import { acceptsImages, type ImageRunResult } from "../inference/pool.js";
 import {
   type Manifest,
   ManifestError,
@@ -10,8 +12,6 @@ import {
   readManifest,
   verifyFile,
 } from "../models/manifest.js";
-import { createInferenceEngine, type InferenceEngine } from "../onnx/inference.js";
-import { acceptsImages, type ImageRunResult } from "../onnx/pool.js";
 import { readReferenceSet } from "../references/reference-set.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";

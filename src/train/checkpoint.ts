@@ -3,7 +3,8 @@
 // metadata, the spec, the epoch reached, the config, the metrics so far and the RNG scheme.
 
 import type { ModelSpec } from "../nn/spec.js";
-import { checkWeights, loadWeights, saveWeights, type Weights } from "../nn/weights.js";
+import { checkWeights, type Weights } from "../nn/weights.js";
+import { loadSafetensors, saveSafetensors } from "../util/safetensors.js";
 import type { OptimizerState } from "./optimizer.js";
 
 export const CHECKPOINT_FORMAT = "cgnn-checkpoint/1";
@@ -35,7 +36,7 @@ export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<vo
   for (const [slot, data] of Object.entries(ckpt.optimizer.slots)) {
     tensors[`optimizer.${slot}`] = { shape: [data.length], data };
   }
-  await saveWeights(path, tensors, {
+  await saveSafetensors(path, tensors, {
     format: CHECKPOINT_FORMAT,
     spec: JSON.stringify(ckpt.spec),
     epoch: String(ckpt.epoch),
@@ -57,9 +58,9 @@ function parseJson<T>(path: string, key: string, text: string | undefined): T {
 
 /** Reads and validates a checkpoint; errors name the file. */
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
-  let file: Awaited<ReturnType<typeof loadWeights>>;
+  let file: Awaited<ReturnType<typeof loadSafetensors>>;
   try {
-    file = await loadWeights(path);
+    file = await loadSafetensors(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new CheckpointError(`${path}: no such checkpoint`);

@@ -113,13 +113,5 @@ export function predict(
   return out;
 }
 
-/** Embeddings of `count` NHWC images: the spec's output per image. */
-export function embed(
-  spec: ModelSpec,
-  weights: Weights,
-  images: Float32Array,
-  count: number,
-  options: { batchSize?: number } = {},
-): Float32Array {
-  return predict(spec, weights, images, count, options);
-}
+/** Embeddings of `count` NHWC images: the spec's output per image (predict on an embedder). */
+export const embed: typeof predict = predict;

@@ -5,10 +5,11 @@
 // (like PyTorch's DataParallel without SyncBatchNorm), so models with batch norm train
 // slightly differently from one worker; the moving statistics are updated from the shard
 // statistics combined exactly (weighted means, law of total variance).
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Weights } from "../nn/weights.js";
+import { spawnModuleWorker } from "../util/spawn-worker.js";
+import type { GradientEngine } from "./engine.js";
 import type { HeadSource } from "./losses.js";
-import { ortUnsupported } from "./ort/grad-graph.js";
 import {
   type Batch,
   type BatchStats,
@@ -16,12 +17,6 @@ import {
   type StepModel,
   type StepResult,
 } from "./step.js";
-
-export interface GradientEngine {
-  readonly workers: number;
-  compute(weights: Weights, batch: Batch): Promise<StepResult>;
-  close(): Promise<void>;
-}
 
 /** The in-thread engine (workers = 1). */
 export class LocalGradients implements GradientEngine {
@@ -115,8 +110,7 @@ export function combineResults(results: StepResult[]): StepResult {
   };
 }
 
-/** Plain-JS entry that registers tsx in the worker thread, then loads worker.ts. */
-const WORKER_ENTRY = new URL("./worker-boot.mjs", import.meta.url);
+const WORKER_MODULE = new URL("./worker.ts", import.meta.url);
 
 /** N worker threads, started once; call close() when training ends. */
 export class ParallelGradients implements GradientEngine {
@@ -172,7 +166,7 @@ export class ParallelGradients implements GradientEngine {
       layout: this.layout,
       shared: this.flat.buffer as SharedArrayBuffer,
     };
-    const worker = new Worker(WORKER_ENTRY, { workerData: init, execArgv: [] });
+    const worker = spawnModuleWorker(WORKER_MODULE, { workerData: init, execArgv: [] });
     this.pool.push(worker);
     return new Promise((resolve, reject) => {
       worker.once("message", (reply: WorkerReply) => {
@@ -248,36 +242,4 @@ export class ParallelGradients implements GradientEngine {
     const pool = this.pool.splice(0);
     await Promise.all(pool.map((w) => w.terminate()));
   }
-}
-
-/** tfjs (wasm, worker threads) or onnxruntime-node (a forward + backward ONNX graph). */
-export type EngineKind = "tfjs" | "ort";
-export const ENGINE_CHOICES = ["auto", "tfjs", "ort"] as const;
-export type EngineChoice = (typeof ENGINE_CHOICES)[number];
-
-/** "auto" → ort when the ORT graph supports the model, else tfjs; "ort" on an unsupported model throws. */
-export function resolveEngine(
-  choice: EngineChoice,
-  model: Pick<StepModel, "spec" | "head">,
-): EngineKind {
-  const reason = ortUnsupported(model.spec, model.head);
-  if (choice === "ort" && reason) {
-    throw new Error(`engine ort cannot train ${model.spec.name}: unsupported ${reason}`);
-  }
-  if (choice === "auto") return reason ? "tfjs" : "ort";
-  return choice;
-}
-
-/** With engine "ort", `workers` is the number of onnxruntime intra-op threads. */
-export async function createGradientEngine(
-  model: StepModel,
-  weights: Weights,
-  workers: number,
-  engine: EngineKind = "tfjs",
-): Promise<GradientEngine> {
-  if (engine === "ort") {
-    const { OrtGradients } = await import("./ort/engine.js");
-    return OrtGradients.create(model, { threads: workers });
-  }
-  return workers > 1 ? ParallelGradients.start(model, weights, workers) : new LocalGradients(model);
 }

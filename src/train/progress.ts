@@ -16,6 +16,8 @@ export interface Progress {
   start(epoch: number, epochs: number, total: number): void;
   update(done: number, loss: number, accuracy: number): void;
   finish(summary: EpochSummary): void;
+  /** The epoch was cut short (an aborted run): clear the bar, print nothing else. */
+  interrupt(): void;
 }
 
 function summaryLine(s: EpochSummary): string {
@@ -57,6 +59,10 @@ class BarProgress implements Progress {
     this.bar.stop();
     process.stderr.write(`${summaryLine(summary)}\n`);
   }
+
+  interrupt(): void {
+    this.bar.stop();
+  }
 }
 
 class LineProgress implements Progress {
@@ -65,12 +71,14 @@ class LineProgress implements Progress {
   finish(summary: EpochSummary): void {
     process.stderr.write(`${summaryLine(summary)}\n`);
   }
+  interrupt(): void {}
 }
 
 class SilentProgress implements Progress {
   start(): void {}
   update(): void {}
   finish(): void {}
+  interrupt(): void {}
 }
 
 /** "bar" on a TTY by default, else one line per epoch; "none" prints nothing. */

@@ -46,7 +46,7 @@ export function toTensors(weights: Weights, prefix = ""): ParamTensors {
 }
 
 /** Splits "head.<name>" entries from model entries. */
-export function splitHead(params: ParamTensors): { model: ParamTensors; head: ParamTensors } {
+function splitHead(params: ParamTensors): { model: ParamTensors; head: ParamTensors } {
   const model: ParamTensors = {};
   const head: ParamTensors = {};
   for (const [name, t] of Object.entries(params)) {

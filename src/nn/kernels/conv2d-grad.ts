@@ -88,7 +88,7 @@ function zeroInsert(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
 }
 
 /** Forward conv that turns dy into dx for stride 1 (dilation allowed), or via zero insertion. */
-export function inputGradByRotation(
+function inputGradByRotation(
   xShape: [number, number, number, number],
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
@@ -120,7 +120,7 @@ export function inputGradByRotation(
  * receive only the taps a ≡ r (mod s), so each phase is a stride-1 convolution of dy with
  * that sub-kernel; the s_h·s_w phase outputs are interleaved and cropped to the input.
  */
-export function inputGradByPhases(
+function inputGradByPhases(
   xShape: [number, number, number, number],
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
@@ -181,7 +181,7 @@ export function conv2dInputGrad(
  * Undilated filter gradient as one convolution: channels become the batch and images the
  * channels, dy (as [oh, ow, N, Cout]) is the kernel and the stride becomes its dilation.
  */
-export function filterGradByConv(
+function filterGradByConv(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   filterShape: [number, number, number, number],
@@ -203,7 +203,7 @@ export function filterGradByConv(
 }
 
 /** Filter gradient for any geometry: for each tap, (strided view of x)ᵀ · dy. */
-export function filterGradByTaps(
+function filterGradByTaps(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   filterShape: [number, number, number, number],

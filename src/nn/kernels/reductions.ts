@@ -11,7 +11,7 @@ interface ReduceAttrs {
 }
 
 /** [outer, reduced, inner] when the axes are one contiguous block that excludes the last axis. */
-export function reductionBlock(
+function reductionBlock(
   shape: number[],
   axis: number | number[] | null,
 ): { outer: number; reduced: number; inner: number; axes: number[] } | undefined {

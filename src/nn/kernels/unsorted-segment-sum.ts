@@ -12,7 +12,7 @@ interface WasmLike {
   ): tf.TensorInfo;
 }
 
-export function unsortedSegmentSumValues(
+function unsortedSegmentSumValues(
   x: Float32Array | Int32Array,
   xShape: number[],
   ids: Int32Array,

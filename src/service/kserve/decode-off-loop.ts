@@ -1,7 +1,7 @@
 // Decodes infer bodies: small ones inline (a worker round trip costs more), large ones in one shared worker
 // thread so that parsing up to the body limit never holds the event loop (health probes, other requests).
 import type { Worker } from "node:worker_threads";
-import { spawnModuleWorker } from "../../onnx/spawn-worker.js";
+import { spawnModuleWorker } from "../../util/spawn-worker.js";
 import { HttpError } from "../errors.js";
 import { type DecodedRequest, decodeInferJson } from "./decode.js";
 

@@ -3,7 +3,7 @@
 // runs the recurrence in reverse (d parent += dT·var, d var += dT·parent) and scatters each
 // view back with Pad.
 import { monomialRecurrence } from "../../nn/monomials.js";
-import { type CgLayer, type Shape, windowGeometry } from "../../nn/spec.js";
+import { type CgLayer, type Shape, strideFrame, windowGeometry } from "../../nn/spec.js";
 import { attribute } from "../../onnx/proto.js";
 import {
   type GradContext,
@@ -51,8 +51,7 @@ export function cg(
   const out = toNchw(ctx, reshape(ctx, y, [-1, oh, ow, f], `${path}.out`));
 
   const viewsBackward = (dViews: string[]): string => {
-    const frameH = Math.ceil(((k - 1) * d + (oh - 1) * s + 1) / s) * s;
-    const frameW = Math.ceil(((k - 1) * d + (ow - 1) * s + 1) / s) * s;
+    const [frameH, frameW] = strideFrame({ k, s, d, pads, oh, ow });
     const spread = dViews.map((dv, i) => {
       const y0 = Math.floor(i / k) * d;
       const x0 = (i % k) * d;

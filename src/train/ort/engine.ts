@@ -3,7 +3,7 @@
 import "../../util/ort-telemetry.js";
 import * as ort from "onnxruntime-node";
 import type { Weights } from "../../nn/weights.js";
-import type { GradientEngine } from "../parallel.js";
+import type { GradientEngine } from "../engine.js";
 import type { Batch, BatchStats, StepModel, StepResult } from "../step.js";
 import { buildGradGraph, type GradGraph, type GradGraphOptions } from "./grad-graph.js";
 

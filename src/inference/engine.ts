@@ -1,6 +1,6 @@
 // The inference interface the service uses, whatever runs behind it (worker pool, micro-batcher
 // on the main thread, or a plain session), and the helpers to split and join batches.
-import type { OnnxModelMetadata } from "./metadata.js";
+import type { OnnxModelMetadata } from "../onnx/metadata.js";
 
 export interface InferenceEngine {
   /**

@@ -1,5 +1,6 @@
-// Starts a worker thread on a TypeScript module: Node 20 workers do not inherit tsx's loader,
-// so the worker first registers tsx's ESM hooks, then imports the module.
+// The one way to start a worker thread (inference pool, distillation, training): on a
+// TypeScript module, Node 20 workers do not inherit tsx's loader, so the worker first
+// registers tsx's ESM hooks, then imports the module.
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
 export function spawnModuleWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {

@@ -6,10 +6,10 @@ import { type PoolOptions, WorkerPool } from "./pool.js";
 
 export type { InferenceEngine } from "./engine.js";
 
-export type EngineKind = "pool" | "microbatch";
+export type InferenceEngineKind = "pool" | "microbatch";
 
 export interface EngineOptions extends PoolOptions, MicroBatchOptions {
-  engine?: EngineKind;
+  engine?: InferenceEngineKind;
 }
 
 export function createInferenceEngine(

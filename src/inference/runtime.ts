@@ -1,10 +1,11 @@
-// The one module that imports onnxruntime-node: loads a cgnn ONNX model with explicit thread
-// settings, reads its metadata, validates input shapes, warms it up and runs batches.
+// Serving's one module that imports onnxruntime-node (lint-enforced): loads a cgnn ONNX model
+// with explicit thread settings, checks it against its metadata, validates input shapes, warms
+// it up and runs batches.
 import { readFile } from "node:fs/promises";
 import "../util/ort-telemetry.js";
 import * as ort from "onnxruntime-node";
-import { type OnnxModelMetadata, propsToMetadata } from "./metadata.js";
-import { decodeModel } from "./proto.js";
+import type { OnnxModelMetadata } from "../onnx/metadata.js";
+import { readOnnxMetadata } from "../onnx/read-metadata.js";
 
 export interface LoadOptions {
   intraOpNumThreads?: number;
@@ -27,32 +28,6 @@ export interface OnnxModel {
   run(batch: Float32Array, n: number): Promise<Float32Array>;
   warmUp(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Parses a model file's bytes and cgnn metadata; errors name the file. */
-export function readOnnxMetadata(bytes: Uint8Array, path: string): OnnxModelMetadata {
-  let props: { key?: string | null; value?: string | null }[];
-  try {
-    const model = decodeModel(bytes);
-    if (!model.graph) throw new Error("no graph");
-    props = model.metadataProps ?? [];
-  } catch (error) {
-    throw new Error(
-      `${path}: not a valid ONNX model, the file is corrupted or truncated (${(error as Error).message})`,
-    );
-  }
-  return propsToMetadata(props, path);
-}
-
-/** Reads only the metadata of a model file (no session). */
-export async function readOnnxModelMetadata(path: string): Promise<OnnxModelMetadata> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new Error(`${path}: cannot read ONNX model (${(error as Error).message})`);
-  }
-  return readOnnxMetadata(bytes, path);
 }
 
 export function validateBatch(

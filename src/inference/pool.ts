@@ -11,13 +11,13 @@ import {
   type ImageInputOptions,
   type ModelInput,
 } from "../data/image.js";
+import type { OnnxModelMetadata } from "../onnx/metadata.js";
 import {
   checkQueueBound,
   DEFAULT_MAX_QUEUE,
   EngineUnavailableError,
   type InferenceEngine,
 } from "./engine.js";
-import type { OnnxModelMetadata } from "./metadata.js";
 import {
   firstReply,
   type RestartDelays,

@@ -2,8 +2,8 @@
 // notices its death (crash, exit or terminate) and starts a new one after a capped exponential
 // backoff, so a pool never stays without workers for good.
 import type { Worker } from "node:worker_threads";
+import { spawnModuleWorker } from "../util/spawn-worker.js";
 import type { WorkerReply } from "./pool-worker.js";
-import { spawnModuleWorker } from "./spawn-worker.js";
 
 export interface RestartDelays {
   /** Delay before the first restart (ms); doubles per failed start. */
