@@ -63,7 +63,7 @@ function jsonPixels(body: unknown, size: number): Float32Array {
 async function imageLogits(
   req: Request,
   classifier: LoadedModel,
-  options: { maxPixels: number; invert: "auto" | boolean; frame: boolean },
+  options: { maxPixels: number; invert?: "auto" | boolean; frame?: boolean },
 ) {
   const upload = uploadedImages(req);
   const { output } = await classifier.runImages(upload.images, options);
