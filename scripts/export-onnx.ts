@@ -43,7 +43,12 @@ async function readCheckpoint(path: string, metricsPath: string | undefined) {
     (file ? asRecord(await readJsonFile(file)) : undefined) ?? asRecord(ckpt.metrics.at(-1)) ?? {};
   const { trainData, trainCount } = ckpt.config;
   const data = trainData === undefined ? undefined : { name: trainData, count: trainCount };
-  return { spec: ckpt.spec, weights: ckpt.weights, metrics, data };
+  // Names and preprocessing of the training data (checkpoints from before they were recorded lack them).
+  const classes = Array.isArray(ckpt.config.classes)
+    ? (ckpt.config.classes as string[])
+    : undefined;
+  const preprocessing = asRecord(ckpt.config.preprocessing);
+  return { spec: ckpt.spec, weights: ckpt.weights, metrics, data, classes, preprocessing };
 }
 
 async function main(): Promise<void> {
@@ -83,9 +88,12 @@ async function main(): Promise<void> {
   }
   const checkpoint = values.checkpoint!;
   const out = values.out!;
-  const { spec, weights, metrics, data } = await readCheckpoint(checkpoint, values.metrics);
+  const { spec, weights, metrics, data, classes, preprocessing } = await readCheckpoint(
+    checkpoint,
+    values.metrics,
+  );
   const finalRole = role ?? (spec.output === "embedding" ? "embedder" : "classifier");
-  const labels = values.labels?.split(",").map((l) => l.trim());
+  const labels = values.labels?.split(",").map((l) => l.trim()) ?? classes;
   if (finalRole === "classifier" && labels && labels.length !== outputShape(spec).at(-1)) {
     throw new UsageError(
       `--labels gives ${labels.length} labels but ${spec.name} has ${outputShape(spec).at(-1)} outputs`,
@@ -102,6 +110,7 @@ async function main(): Promise<void> {
     command,
     normalizedOutput: finalRole === "embedder",
     cgMode,
+    preprocessing,
   });
   const meta = await readOnnxModelMetadata(out);
   if (values.manifest) {

@@ -33,6 +33,11 @@ export interface LoadOptions {
   folder?: FolderOptions;
 }
 
+/** Fashion-MNIST: objects scaled into the square on black; photos on light paper are inverted. */
+const NATURAL_ON_BLACK = { resize: "fit", pad: [0], invert: "auto" };
+/** CIFAR-10: photos, the centre square scaled to 32×32, colours as they are. */
+const PHOTOS = { resize: "cover", pad: [0, 0, 0], invert: false };
+
 /** Checks a --data value; throws a DataError listing the allowed names. */
 export function parseDatasetName(value: string): DatasetName {
   if (value === "mnist" || value === "mnist7" || value === "fashion" || value === "cifar10") {
@@ -83,10 +88,14 @@ export async function loadDataset(
           "fashion needs its IDX directory: set CGNN_FASHION_DIR or use --data idx:DIR (see docs/DATA.md)",
         );
       }
-      return loadIdxDir({ split, dir, name: "fashion", classes: FASHION_CLASSES });
+      const fashion = await loadIdxDir({ split, dir, name: "fashion", classes: FASHION_CLASSES });
+      return { ...fashion, preprocessing: NATURAL_ON_BLACK };
     }
     case "cifar10":
-      return loadCifar10({ split, dir: options.dir ?? env.CGNN_CIFAR10_DIR });
+      return {
+        ...(await loadCifar10({ split, dir: options.dir ?? env.CGNN_CIFAR10_DIR })),
+        preprocessing: PHOTOS,
+      };
     default: {
       if (data.startsWith("folder:")) return loadImageFolder(data.slice(7), split, options.folder);
       const dir = data.slice(4);

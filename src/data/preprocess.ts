@@ -27,7 +27,11 @@ export interface Preprocessing {
 export const PreprocessingRecordSchema = z.looseObject({
   resize: z.enum(RESIZE_MODES).optional(),
   pad: z.array(z.number().min(0).max(1)).min(1).max(3).optional(),
-  frame: z.literal("mnist").optional(),
+  /** `true` (an older spelling) is "mnist"; `false` is no framing. */
+  frame: z
+    .union([z.literal("mnist"), z.boolean()])
+    .optional()
+    .transform((f) => (f === true ? "mnist" : f === false ? undefined : f)),
   invert: z.union([z.literal("auto"), z.boolean()]).optional(),
 });
 
@@ -55,7 +59,7 @@ export function preprocessingFor(
     throw new PreprocessingError(`${source}.${issue.path.join(".")}: ${issue.message}`);
   }
   const p = parsed.data;
-  const legacy = p.resize === undefined && p.frame === undefined && channels === 1;
+  const legacy = p.resize === undefined && !("frame" in (record ?? {})) && channels === 1;
   const frame = legacy ? "mnist" : p.frame;
   if (frame && channels !== 1) {
     throw new PreprocessingError(

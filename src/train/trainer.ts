@@ -149,6 +149,8 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     workers,
     trainCount: data.count,
     trainData: data.name,
+    classes: data.classes,
+    ...(data.preprocessing ? { preprocessing: data.preprocessing } : {}),
     ...(config.extra ?? {}),
   };
   const optimizer = new Optimizer({
