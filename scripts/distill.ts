@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, FOLDER_USAGE, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
@@ -35,7 +36,8 @@ const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fa
   [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--lambda-scope hierarchy|level] [--repulsion eq5|capped] [--init real|mean]
   [--seed N] [--workers N]
   [--limit N] [--from REFERENCES --from-level L] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
-  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
+  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]
+${FOLDER_USAGE}`;
 
 function parseFlags() {
   return flags.parse({
@@ -63,6 +65,7 @@ function parseFlags() {
     backend: { type: "string", default: "wasm" },
     "stop-after": { type: "string" },
     help: { type: "boolean", default: false },
+    ...FOLDER_FLAGS,
   });
 }
 
@@ -150,7 +153,10 @@ async function main() {
       kept = source.levels.filter((l) => l.level <= fromLevel);
       data = levelAsDataset(source, referenceLevel(source, fromLevel));
     } else {
-      data = firstN(await loadDataset(values.data, "train"), limit);
+      data = firstN(
+        await loadDataset(values.data, "train", { folder: folderOptions(values, fail) }),
+        limit,
+      );
     }
   } catch (error) {
     fail((error as Error).message);
@@ -252,7 +258,9 @@ async function main() {
       await levelSheet(level, classes, shape),
     );
   }
-  const real = values.from ? await loadDataset(values.data, "train") : data;
+  const real = values.from
+    ? await loadDataset(values.data, "train", { folder: folderOptions(values, fail) })
+    : data;
   const original = { level: 0, images: real.images, labels: real.labels, count: real.count };
   await writeFileAtomic(
     join(dir, `${stem}.fig9.png`),

@@ -1,6 +1,7 @@
 // Classification by angle: accuracy of an embedder + distilled references per level, plus the
 // class-mean and 1-NN baselines on the same embedder, printed as JSON.
 import { type Dataset, take } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, FOLDER_USAGE, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
@@ -12,8 +13,7 @@ import { scriptFlags } from "../src/util/cli.js";
 const flags = scriptFlags("evaluate");
 const fail: (message: string) => never = flags.fail;
 
-const USAGE =
-  "usage: evaluate.ts --embedder CKPT [--references FILE] [--data mnist] [--limit N] [--test-limit N] [--no-baselines] [--batch 256] [--out FILE]";
+const USAGE = `usage: evaluate.ts --embedder CKPT [--references FILE] [--data mnist] [--limit N] [--test-limit N] [--no-baselines] [--batch 256] [--out FILE]\n${FOLDER_USAGE}`;
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -33,6 +33,7 @@ function parseFlags() {
     batch: { type: "string", default: "256" },
     out: { type: "string" },
     help: { type: "boolean", default: false },
+    ...FOLDER_FLAGS,
   });
 }
 
@@ -51,12 +52,14 @@ async function main() {
   let inputs: Parameters<typeof evaluateByAngle>[0];
   try {
     const embedder = await loadEmbedder(values.embedder);
-    const allTest = await loadDataset(values.data, "test");
+    const allTest = await loadDataset(values.data, "test", { folder: folderOptions(values, fail) });
     const test = testLimit ? take(allTest, testLimit) : allTest;
     const references = values.references ? await readReferenceSet(values.references) : undefined;
     let train: Dataset | undefined;
     if (baselines) {
-      const allTrain = await loadDataset(values.data, "train");
+      const allTrain = await loadDataset(values.data, "train", {
+        folder: folderOptions(values, fail),
+      });
       train = limit ? take(allTrain, limit) : allTrain;
     }
     inputs = { embedder, test, references, train, batch };

@@ -2,6 +2,7 @@
 // train(): progress, an atomic checkpoint per epoch, resume, and metrics.json.
 import { join } from "node:path";
 import { type Dataset, take } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, FOLDER_USAGE, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { normalizationFor } from "../src/data/normalize.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
@@ -17,12 +18,13 @@ const flags = scriptFlags("train-embedder");
 const fail: (message: string) => never = flags.fail;
 const { number } = flags;
 
-const USAGE = `usage: train-embedder.ts [--depth 18|50] [--width 16] [--data mnist|fashion|cifar10|idx:DIR]
+const USAGE = `usage: train-embedder.ts [--depth 18|50] [--width 16] [--data mnist|fashion|cifar10|idx:DIR|folder:DIR]
   [--epochs 2] [--batch 128] [--lr 0.002] [--optimizer adam|sgd] [--weight-decay 0] [--seed 0]
   [--limit N] [--test-limit N] [--workers 1] [--out runs/embedder-r18] [--resume]
   [--loss ce|arcface] [--scale 64] [--margin 0.5] [--easy-margin] [--init CKPT]
   [--progress bar|lines|none]
-  --init starts the model (not the head) from a trained embedder checkpoint of the same spec.`;
+  --init starts the model (not the head) from a trained embedder checkpoint of the same spec.
+${FOLDER_USAGE}`;
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
@@ -54,6 +56,7 @@ function parseFlags() {
     init: { type: "string" },
     progress: { type: "string" },
     help: { type: "boolean", default: false },
+    ...FOLDER_FLAGS,
   });
 }
 
@@ -92,8 +95,9 @@ async function main() {
   let trainData: Dataset;
   let testData: Dataset;
   try {
-    trainData = await loadDataset(f.data, "train");
-    testData = await loadDataset(f.data, "test");
+    const folder = folderOptions(f, fail);
+    trainData = await loadDataset(f.data, "train", { folder });
+    testData = await loadDataset(f.data, "test", { folder: { ...folder, progress: null } });
   } catch (error) {
     fail((error as Error).message.split("\n")[0]);
   }

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { affineJitter } from "../src/data/augment.js";
 import { type Dataset, take } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, FOLDER_USAGE, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/resize.js";
 import { initBackend } from "../src/nn/backend.js";
@@ -16,12 +17,13 @@ const flags = scriptFlags("train-taylornet");
 const fail: (message: string) => never = flags.fail;
 const { number } = flags;
 
-const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--data mnist|mnist7|fashion|cifar10|idx:DIR]
+const USAGE = `usage: train-taylornet.ts --arch ${TAYLORNET_ARCHS.join("|")} [--data mnist|mnist7|fashion|cifar10|idx:DIR|folder:DIR]
   [--epochs 5] [--batch 128] [--lr 0.002] [--weight-decay 0] [--seed 0] [--limit N] [--test-limit N] [--workers 1]
   [--engine auto|tfjs|ort]
   [--out runs/taylornet-ARCH] [--resume] [--width 64] [--order 2] [--ablate-cg] [--no-batch-norm]
   [--resize area|bilinear] [--augment none|affine] [--jitter SHIFT,DEGREES,SCALE (shift: fraction of the side; default 0.0714,10,0.1)]
-  [--progress bar|lines|none]`;
+  [--progress bar|lines|none]
+${FOLDER_USAGE}`;
 
 const DEFAULT_DATA: Record<string, string> = {
   mnist28: "mnist",
@@ -53,6 +55,7 @@ function parseFlags() {
     jitter: { type: "string", default: "0.0714,10,0.1" },
     progress: { type: "string" },
     help: { type: "boolean", default: false },
+    ...FOLDER_FLAGS,
   });
 }
 
@@ -130,10 +133,15 @@ async function main() {
   let testData: Dataset;
   try {
     // Jitter acts at the source resolution (28×28 for mnist7), each batch is then resized.
+    const folder = folderOptions(f, fail);
     trainData = await loadDataset(augment && dataName === "mnist7" ? "mnist" : dataName, "train", {
       resize,
+      folder,
     });
-    testData = await loadDataset(dataName, "test", { resize });
+    testData = await loadDataset(dataName, "test", {
+      resize,
+      folder: { ...folder, progress: null },
+    });
   } catch (error) {
     fail((error as Error).message.split("\n")[0]);
   }

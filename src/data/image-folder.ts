@@ -91,7 +91,7 @@ async function readCache(path: string, key: string, count: number): Promise<Deco
 
 function reporter(total: number, out: NodeJS.WritableStream | null) {
   const start = performance.now();
-  let last = 0;
+  let last = start;
   return (done: number) => {
     const now = performance.now();
     if (!out || (now - last < 2000 && done < total)) return;
