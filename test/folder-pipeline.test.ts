@@ -1,5 +1,5 @@
-// A user's own colour images end to end: an ImageFolder of coloured shapes → train-embedder →
-// export-onnx → distill → publish-references → the real service classifies held-back uploads by
+// A user's own colour images end to end: an ImageFolder of coloured shapes → scripts/pipeline.ts
+// (train, distil, evaluate, export, publish) → the real service classifies held-back uploads by
 // name, and prepares colour, grayscale and other-size uploads as the manifest says.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -27,6 +27,7 @@ const classes = Object.keys(COLOURS);
 let state: ServingState;
 let reloader: Reloader;
 let app: ReturnType<typeof createApp>;
+let summary: { accuracy: Record<string, number>; fanIns: string; nearestNeighbour: number };
 
 function script(name: string, ...args: string[]) {
   return exec(process.execPath, ["--import", "tsx", `scripts/${name}.ts`, ...args], {
@@ -36,28 +37,13 @@ function script(name: string, ...args: string[]) {
 
 before(async () => {
   await writeFolder(data, 30);
-  const run = join(root, "run");
-  await script(
-    "train-embedder",
-    ...["--data", `folder:${data}`, "--depth", "18", "--width", "4", "--epochs", "6"],
-    ...["--batch", "16", "--out", join(run, "embedder"), "--progress", "none"],
+  const { stdout } = await script(
+    "pipeline",
+    ...["--data", `folder:${data}`, "--out", join(root, "run", "shapes"), "--publish", models],
+    ...["--depth", "18", "--width", "4", "--epochs", "6", "--batch", "16"],
+    ...["--distill-config", "quick"],
   );
-  await script(
-    "export-onnx",
-    ...["--checkpoint", join(run, "embedder", "checkpoint.safetensors")],
-    ...["--out", join(models, "shapes.onnx"), "--name", "shapes", "--version", "1"],
-    ...["--manifest", models],
-  );
-  const refs = join(run, "references.safetensors");
-  await script(
-    "distill",
-    ...["--data", `folder:${data}`, "--config", "quick", "--fan-ins", "3,2,2,2"],
-    ...["--workers", "1", "--lr", "0.1", "--out", refs],
-  );
-  await script(
-    "publish-references",
-    ...["--references", refs, "--models-dir", models, "--default-level", "4"],
-  );
+  summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
   const config = testConfig(models);
   const metrics = new Metrics();
   state = new ServingState();
@@ -72,8 +58,16 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test("the manifest carries the folder's class names and the colour preprocessing", async () => {
-  const entry = (await readManifest(models)).models.shapes;
+test("the pipeline derives the fan-ins, evaluates every level and publishes one consistent manifest", async () => {
+  assert.equal(summary.fanIns, "2,2,2,2,2");
+  assert.deepEqual(Object.keys(summary.accuracy), ["L1", "L2", "L3", "L4", "L5"]);
+  assert.ok(summary.nearestNeighbour > 0.6, `1-NN ${summary.nearestNeighbour}`);
+  const manifest = await readManifest(models);
+  assert.equal(manifest.references?.embedder, "shapes");
+  assert.deepEqual(manifest.references?.levels, [1, 2, 3, 4, 5]);
+  const best = Math.max(...Object.values(summary.accuracy));
+  assert.equal(summary.accuracy[`L${manifest.references?.defaultLevel}`], best);
+  const entry = manifest.models.shapes;
   assert.deepEqual(entry.labels, classes);
   assert.deepEqual(entry.input.shape, [32, 32, 3]);
   assert.equal(entry.input.preprocessing.resize, "stretch");
