@@ -202,6 +202,7 @@ async function main() {
       accuracy: report.accuracy,
       classMean: report.classMean?.accuracy ?? null,
       nearestNeighbour: report.nearestNeighbour?.accuracy ?? null,
+      minSimilarity: report.minSimilarity ?? null,
       seconds: (performance.now() - started) / 1000,
     })}\n`,
   );

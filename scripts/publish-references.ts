@@ -44,13 +44,16 @@ main(async () => {
     flags["default-level"] === undefined
       ? undefined
       : intFlag(flags["default-level"], "default-level", 5, { min: 1 });
-  const metrics = flags.evaluation
-    ? { evaluation: JSON.parse(await readFile(flags.evaluation, "utf8")) }
+  const evaluation = flags.evaluation
+    ? JSON.parse(await readFile(flags.evaluation, "utf8"))
     : undefined;
+  const metrics = evaluation ? { evaluation } : undefined;
   await registerReferences(dir, out, set, {
     embedder: flags.embedder,
     defaultLevel,
     metrics,
+    // The open-set thresholds the evaluation calibrated, for the levels this set has.
+    minSimilarity: evaluation?.minSimilarity,
     command: `tsx scripts/publish-references.ts ${process.argv.slice(2).join(" ")}`,
   });
   process.stdout.write(`${JSON.stringify({ out, version: set.version, sheets: sheets.length })}\n`);

@@ -27,7 +27,12 @@ const classes = Object.keys(COLOURS);
 let state: ServingState;
 let reloader: Reloader;
 let app: ReturnType<typeof createApp>;
-let summary: { accuracy: Record<string, number>; fanIns: string; nearestNeighbour: number };
+let summary: {
+  accuracy: Record<string, number>;
+  fanIns: string;
+  nearestNeighbour: number;
+  minSimilarity?: Record<string, number>;
+};
 
 function script(name: string, ...args: string[]) {
   return exec(process.execPath, ["--import", "tsx", `scripts/${name}.ts`, ...args], {
@@ -82,7 +87,9 @@ test("held-back uploads are classified by name well above chance", async () => {
       const png = await shapePng(kind, 50_000 + k * 100 + i);
       const res = await request(app).post("/classify").attach("image", png, "x.png");
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.ok(classes.includes(res.body.label), res.body.label);
+      // Below the calibrated threshold the answer is "unknown" (no name), else a class name.
+      if (res.body.unknown) assert.equal(res.body.label, null);
+      else assert.ok(classes.includes(res.body.label), res.body.label);
       assert.deepEqual(res.body.preprocessing, { inverted: false, framed: false });
       if (res.body.label === kind) right++;
       total++;
@@ -105,7 +112,9 @@ test("grayscale, other sizes and swapped channels are prepared as the manifest s
   };
   const answers: Record<string, { label: string; similarity: number }> = {};
   for (const [name, bytes] of Object.entries(uploads)) {
-    const res = await request(app).post("/classify").attach("image", bytes, `${name}.png`);
+    const res = await request(app)
+      .post("/classify?minSimilarity=-1")
+      .attach("image", bytes, `${name}.png`);
     assert.equal(res.status, 200, `${name}: ${JSON.stringify(res.body)}`);
     assert.deepEqual(res.body.preprocessing, { inverted: false, framed: false }, name);
     answers[name] = res.body;
@@ -117,9 +126,27 @@ test("grayscale, other sizes and swapped channels are prepared as the manifest s
   assert.notEqual(answers.swapped.similarity, answers.original.similarity);
   // Digit framing is a per-request override only for 1-channel models: a colour model ignores it.
   const framed = await request(app)
-    .post("/classify?frame=true&invert=false")
+    .post("/classify?frame=true&invert=false&minSimilarity=-1")
     .attach("image", png, "x.png");
   assert.equal(framed.status, 200);
   assert.deepEqual(framed.body.preprocessing, { inverted: false, framed: false });
   assert.equal(framed.body.similarity, answers.original.similarity);
+});
+
+test("open set: the manifest holds calibrated thresholds; below one the answer is unknown", async () => {
+  const refs = (await readManifest(models)).references;
+  assert.deepEqual(Object.keys(refs?.minSimilarity ?? {}), ["1", "2", "3", "4", "5"]);
+  const level = refs?.defaultLevel ?? 5;
+  assert.equal(summary.minSimilarity?.[String(level)], refs?.minSimilarity?.[String(level)]);
+  const png = await shapePng("square", 70_001);
+  const strict = await request(app).post("/classify?minSimilarity=1").attach("image", png, "x.png");
+  assert.equal(strict.status, 200);
+  assert.equal(strict.body.label, null);
+  assert.equal(strict.body.unknown, true);
+  assert.ok(strict.body.topK.length > 0, "the nearest references are still listed");
+  const open = await request(app).post("/classify?minSimilarity=-1").attach("image", png, "x.png");
+  assert.equal(open.body.unknown, false);
+  assert.ok(classes.includes(open.body.label));
+  const bad = await request(app).post("/classify?minSimilarity=2").attach("image", png, "x.png");
+  assert.equal(bad.status, 422);
 });

@@ -60,6 +60,8 @@ export const ReferencesEntrySchema = z.looseObject({
   levels: z.array(z.number().int().positive()).min(1),
   /** The level /classify uses when a request names none (measured best, say); else 5. */
   defaultLevel: z.number().int().positive().optional(),
+  /** Per level ("1".."5"): below this best-match similarity /classify answers "unknown". */
+  minSimilarity: z.record(z.string().regex(/^\d+$/), z.number().min(-1).max(1)).optional(),
   /** Measured quality, e.g. accuracy by angle per level (scripts/evaluate.ts output). */
   metrics: z.record(z.string(), z.unknown()).optional(),
   command: z.string().optional(),

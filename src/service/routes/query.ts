@@ -8,6 +8,8 @@ const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 export interface ClassifyQuery {
   k: number;
   level: number;
+  /** Overrides the manifest's open-set threshold for the level (-1 turns "unknown" off). */
+  minSimilarity?: number;
   /** Absent: the model's preprocessing decides. */
   invert?: "auto" | boolean;
   frame?: boolean;
@@ -39,6 +41,7 @@ export const preprocessingSchema = z.strictObject(preprocessingQuery);
 const classifySchema = z.strictObject({
   k: z.coerce.number().int().min(1).max(100).optional(),
   level: z.coerce.number().int().min(1).max(5).optional(),
+  minSimilarity: z.coerce.number().min(-1).max(1).optional(),
   ...preprocessingQuery,
 });
 
