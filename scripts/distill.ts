@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { type DistillConfig, DistillInterrupted } from "../src/distill/distill-config.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
@@ -66,6 +67,7 @@ const FLAGS = {
     arg: "NAME",
   }),
   backend: choice(BACKENDS, "tfjs backend", { default: "wasm" }),
+  ...FOLDER_FLAGS,
 };
 
 const SCRIPT = {
@@ -152,7 +154,10 @@ async function main() {
     kept = source.levels.filter((l) => l.level <= fromLevel);
     data = await input(() => levelAsDataset(source, referenceLevel(source, fromLevel)));
   } else {
-    data = firstN(await input(loadDataset(values.data, "train")), limit);
+    data = firstN(
+      await input(loadDataset(values.data, "train", { folder: folderOptions(values) })),
+      limit,
+    );
   }
   const norm = dmNormalization(data.channels);
   const config: DistillConfig = {
@@ -263,7 +268,9 @@ async function main() {
       await levelSheet(level, classes, shape),
     );
   }
-  const real = values.from ? await input(loadDataset(values.data, "train")) : data;
+  const real = values.from
+    ? await input(loadDataset(values.data, "train", { folder: folderOptions(values) }))
+    : data;
   const original = { level: 0, images: real.images, labels: real.labels, count: real.count };
   await writeFileAtomic(
     join(dir, `${stem}.fig9.png`),

@@ -1,6 +1,7 @@
 // Classification by angle: accuracy of an embedder + distilled references per level, plus the
 // class-mean and 1-NN baselines on the same embedder, printed as JSON.
 import { type Dataset, take } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
@@ -14,12 +15,13 @@ import { checkWritableOutput } from "../src/util/output-check.js";
 const FLAGS = {
   embedder: string("the embedder checkpoint", { required: true, arg: "FILE" }),
   references: string("the distilled reference set to score, level by level", { arg: "FILE" }),
-  data: string("mnist, fashion, cifar10 or idx:DIR", { default: "mnist" }),
+  data: string("mnist, fashion, cifar10, idx:DIR or folder:DIR", { default: "mnist" }),
   limit: int("baselines: use the first N training images", { min: 1 }),
   "test-limit": int("use the first N test images", { min: 1 }),
   "no-baselines": boolean("skip the class-mean and 1-NN baselines"),
   batch: int("embedding batch size", { default: 256, min: 1 }),
   out: string("also write the JSON report here", { arg: "FILE" }),
+  ...FOLDER_FLAGS,
 };
 
 const SCRIPT = {
@@ -38,12 +40,14 @@ async function main() {
 
   const inputs: Parameters<typeof evaluateByAngle>[0] = await input(async () => {
     const embedder = await loadEmbedder(values.embedder);
-    const allTest = await loadDataset(values.data, "test");
+    const allTest = await loadDataset(values.data, "test", { folder: folderOptions(values) });
     const test = testLimit ? take(allTest, testLimit) : allTest;
     const references = values.references ? await readReferenceSet(values.references) : undefined;
     let train: Dataset | undefined;
     if (baselines) {
-      const allTrain = await loadDataset(values.data, "train");
+      const allTrain = await loadDataset(values.data, "train", {
+        folder: folderOptions(values),
+      });
       train = limit ? take(allTrain, limit) : allTrain;
     }
     return { embedder, test, references, train, batch };

@@ -68,7 +68,12 @@ async function readCheckpoint(path: string, metricsPath: string | undefined) {
     (file ? asRecord(await readJsonFile(file)) : undefined) ?? asRecord(ckpt.metrics.at(-1)) ?? {};
   const { trainData, trainCount } = ckpt.config;
   const data = trainData === undefined ? undefined : { name: trainData, count: trainCount };
-  return { spec: ckpt.spec, weights: ckpt.weights, metrics, data };
+  // Names and preprocessing of the training data (checkpoints from before they were recorded lack them).
+  const classes = Array.isArray(ckpt.config.classes)
+    ? (ckpt.config.classes as string[])
+    : undefined;
+  const preprocessing = asRecord(ckpt.config.preprocessing);
+  return { spec: ckpt.spec, weights: ckpt.weights, metrics, data, classes, preprocessing };
 }
 
 /** The output and the manifest it goes into, checked before the checkpoint is read. */
@@ -86,10 +91,14 @@ async function checkOutputs(out: string, manifestDir: string | undefined): Promi
 
 async function main(): Promise<void> {
   const values = readFlags(SCRIPT, FLAGS);
-  const { checkpoint, out, role, labels } = values;
+  const { checkpoint, out, role } = values;
   const cgMode = values["cg-mode"];
   await checkOutputs(out, values.manifest);
-  const { spec, weights, metrics, data } = await readCheckpoint(checkpoint, values.metrics);
+  const { spec, weights, metrics, data, classes, preprocessing } = await readCheckpoint(
+    checkpoint,
+    values.metrics,
+  );
+  const labels = values.labels ?? classes;
   const finalRole = role ?? (spec.output === "embedding" ? "embedder" : "classifier");
   if (finalRole === "classifier" && labels && labels.length !== outputShape(spec).at(-1)) {
     throw new CliError(
@@ -107,6 +116,7 @@ async function main(): Promise<void> {
     command,
     normalizedOutput: finalRole === "embedder",
     cgMode,
+    preprocessing,
   });
   const meta = await readOnnxModelMetadata(out);
   if (values.manifest) {

@@ -38,9 +38,10 @@ runScript("publish-references", async () => {
   const out = join(dir, flags.name);
   await checkWritableOutput(out, { flag: "models-dir", kind: "file" });
   const set = await input(readReferenceSet(source));
-  const metrics = flags.evaluation
-    ? { evaluation: await input(async () => JSON.parse(await readFile(flags.evaluation!, "utf8"))) }
+  const evaluation = flags.evaluation
+    ? await input(async () => JSON.parse(await readFile(flags.evaluation!, "utf8")))
     : undefined;
+  const metrics = evaluation ? { evaluation } : undefined;
   const options = { embedder: flags.embedder, defaultLevel: flags["default-level"] };
   const levels = set.levels.map((l) => l.level);
   await input(checkRegistration(dir, out, levels, options));
@@ -56,6 +57,8 @@ runScript("publish-references", async () => {
   await registerReferences(dir, out, set, {
     ...options,
     metrics,
+    // The open-set thresholds the evaluation calibrated, for the levels this set has.
+    minSimilarity: evaluation?.minSimilarity,
     command: `tsx scripts/publish-references.ts ${process.argv.slice(2).join(" ")}`,
   });
   process.stdout.write(`${JSON.stringify({ out, version: set.version, sheets: sheets.length })}\n`);

@@ -2,6 +2,7 @@
 // train(): progress, an atomic checkpoint per epoch, resume, and metrics.json.
 import { join } from "node:path";
 import { type Dataset, take } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { normalizationFor } from "../src/data/normalize.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
@@ -39,6 +40,7 @@ const FLAGS = {
     arg: "CKPT",
   }),
   progress: choice(["bar", "lines", "none"], "progress display (default: bar on a terminal)"),
+  ...FOLDER_FLAGS,
 };
 
 const SCRIPT = {
@@ -63,8 +65,9 @@ async function main() {
 
   let trainData: Dataset;
   let testData: Dataset;
-  trainData = await input(loadDataset(f.data, "train"));
-  testData = await input(loadDataset(f.data, "test"));
+  const folder = folderOptions(f);
+  trainData = await input(loadDataset(f.data, "train", { folder }));
+  testData = await input(loadDataset(f.data, "test", { folder: { ...folder, progress: null } }));
   const { mean, std } = normalizationFor(trainData.name, trainData);
   if (limit) trainData = take(trainData, limit);
   if (testLimit) testData = take(testData, testLimit);

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { affineJitter } from "../src/data/augment.js";
 import { type Dataset, take } from "../src/data/dataset.js";
+import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/resize.js";
 import { initBackend } from "../src/nn/backend.js";
@@ -51,6 +52,7 @@ const FLAGS = {
     { length: 3, default: [0.0714, 10, 0.1], arg: "SHIFT,DEGREES,SCALE" },
   ),
   progress: choice(["bar", "lines", "none"], "progress display (default: bar on a terminal)"),
+  ...FOLDER_FLAGS,
 };
 
 const SCRIPT = {
@@ -107,10 +109,13 @@ async function main() {
   let trainData: Dataset;
   let testData: Dataset;
   // Jitter acts at the source resolution (28×28 for mnist7), each batch is then resized.
+  const folder = folderOptions(f);
   trainData = await input(
-    loadDataset(augment && dataName === "mnist7" ? "mnist" : dataName, "train", { resize }),
+    loadDataset(augment && dataName === "mnist7" ? "mnist" : dataName, "train", { resize, folder }),
   );
-  testData = await input(loadDataset(dataName, "test", { resize }));
+  testData = await input(
+    loadDataset(dataName, "test", { resize, folder: { ...folder, progress: null } }),
+  );
   const resized = trainData.height !== spec.input[0] || trainData.width !== spec.input[1];
   const resizeUsed = resized || dataName.startsWith("mnist7") ? resize : "none";
   if (limit) trainData = take(trainData, limit);

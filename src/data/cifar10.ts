@@ -2,6 +2,7 @@
 // NHWC float pixels in [0, 1].
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { readClassNames } from "./class-names.js";
 import type { Dataset } from "./dataset.js";
 import { DataError } from "./errors.js";
 import type { Split } from "./mnist.js";
@@ -101,6 +102,6 @@ export async function loadCifar10(options: { split: Split; dir?: string }): Prom
     height: SIDE,
     width: SIDE,
     channels: 3,
-    classes: CIFAR10_CLASSES,
+    classes: (await readClassNames(join(dir, "batches.meta.txt"), 10)) ?? CIFAR10_CLASSES,
   };
 }

@@ -12,6 +12,8 @@ export interface Dataset {
   width: number;
   channels: number;
   classes: string[];
+  /** How the images were made from pictures (a preprocessing record, see preprocess.ts), when known. */
+  preprocessing?: Record<string, unknown>;
 }
 
 export function imageSize(d: Pick<Dataset, "height" | "width" | "channels">): number {

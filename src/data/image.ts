@@ -4,7 +4,8 @@
 import sharp, { type Metadata } from "sharp";
 import { type FramingOptions, type MnistInput, toMnistInput } from "./digit-framing.js";
 import { minImageBytes, readImageHeader } from "./image-header.js";
-import { decodePlainPng } from "./png-decode.js";
+import { decodePlainPng, type RawPixels } from "./png-decode.js";
+import type { Preprocessing } from "./preprocess.js";
 import { resizeImages } from "./resize.js";
 
 export const SUPPORTED_IMAGE_FORMATS = ["png", "jpeg", "webp", "gif", "tiff"] as const;
@@ -60,6 +61,8 @@ export interface DecodedImage {
   originalWidth: number;
   originalHeight: number;
   format: (typeof SUPPORTED_IMAGE_FORMATS)[number];
+  /** The decoded 8-bit samples (grey, grey+alpha, RGB or RGBA), for colour preprocessing. */
+  raw: RawPixels;
 }
 
 export function isSupportedMimeType(type: string): boolean {
@@ -220,6 +223,7 @@ export async function decodeImage(
     originalWidth: width,
     originalHeight: height,
     format,
+    raw,
   };
 }
 
@@ -238,8 +242,8 @@ export async function imageToMnistInput(
   };
 }
 
-/** Everything that decides how an upload becomes model input. */
-export type ImageInputOptions = DecodeOptions & FramingOptions;
+/** Everything that decides how an upload becomes model input (the model's preprocessing included). */
+export type ImageInputOptions = DecodeOptions & FramingOptions & { preprocessing?: Preprocessing };
 
 /** Pixels for a grayscale model: NHWC of `shape` ([H, W, 1]) in [0, 1], and what was done. */
 export interface ModelInput {

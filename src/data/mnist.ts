@@ -3,11 +3,15 @@
 import { access } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
+import { readClassNames } from "./class-names.js";
 import type { Dataset } from "./dataset.js";
 import { DataError } from "./errors.js";
 import { readIdxImages, readIdxLabels } from "./idx.js";
 
 export type Split = "train" | "test";
+
+/** Optional class names beside IDX files, one per line in label order. */
+export const LABELS_FILE = "labels.txt";
 
 export const MNIST_CLASSES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 export const FASHION_CLASSES = [
@@ -58,7 +62,8 @@ export interface IdxDirOptions {
   dir?: string;
   /** Dataset name to record; default "mnist" for the package, else `idx:DIR`. */
   name?: string;
-  /** Class names; default MNIST_CLASSES for 10 classes, else "0".."n-1" from the labels. */
+  /** Class names; default the directory's labels.txt (one per line), else MNIST_CLASSES for 10
+   * classes, else "0".."n-1" from the labels. */
   classes?: string[];
 }
 
@@ -82,6 +87,9 @@ export async function loadIdxDir(options: IdxDirOptions): Promise<Dataset> {
   for (const l of labels.data) if (l > maxLabel) maxLabel = l;
   const classes =
     options.classes ??
+    (options.dir !== undefined
+      ? await readClassNames(join(dir, LABELS_FILE), maxLabel + 1)
+      : undefined) ??
     (maxLabel < 10 ? MNIST_CLASSES : Array.from({ length: maxLabel + 1 }, (_, i) => String(i)));
   if (maxLabel >= classes.length) {
     throw new DataError(

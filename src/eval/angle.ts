@@ -2,6 +2,7 @@
 // (distilled images of a level, class means, or every training image for the 1-NN baseline).
 import { accuracy, classMeans } from "./cosine.js";
 import { nearestByCosine } from "./nearest.js";
+import { calibrateMinSimilarity } from "./open-set.js";
 
 export interface LabelledEmbeddings {
   embeddings: Float32Array;
@@ -23,6 +24,8 @@ export interface AngleReport {
   levels: { level: number; references: number; accuracy: number }[];
   classMean?: { trainingImages: number; accuracy: number };
   nearestNeighbour?: { trainingImages: number; accuracy: number };
+  /** Per level ("1".."5"): the open-set threshold that keeps 95% of the test images (open-set.ts). */
+  minSimilarity?: Record<string, number>;
 }
 
 export interface AngleInputs {
@@ -46,6 +49,7 @@ export function angleReport(inputs: AngleInputs): AngleReport {
       accuracy: score(l),
     })),
   };
+  if (levels.length) report.minSimilarity = openSetThresholds(inputs);
   if (train) {
     const means = classMeans(train.embeddings, train.labels, classes, dim);
     const meanLabels = Uint8Array.from({ length: classes }, (_, c) => c);
@@ -56,4 +60,14 @@ export function angleReport(inputs: AngleInputs): AngleReport {
     report.nearestNeighbour = { trainingImages: train.labels.length, accuracy: score(train) };
   }
   return report;
+}
+
+/** Per level, the best-match similarity below which only 5% of the held-back images fall. */
+function openSetThresholds({ dim, test, levels }: AngleInputs): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of levels) {
+    const { similarity } = nearestByCosine(test.embeddings, l.embeddings, dim);
+    out[String(l.level)] = calibrateMinSimilarity(similarity);
+  }
+  return out;
 }

@@ -4,12 +4,8 @@
 import { readlinkSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import {
-  ImageError,
-  type ImageInputOptions,
-  imageToModelInput,
-  type ModelInput,
-} from "../data/image.js";
+import { ImageError, type ImageInputOptions, type ModelInput } from "../data/image.js";
+import { prepareImage } from "../data/prepare-image.js";
 import { type LoadOptions, loadOnnxModel } from "./runtime.js";
 
 /** One request of a batch: NHWC pixels, or encoded images to preprocess here. */
@@ -69,7 +65,7 @@ try {
         "input" in part
           ? undefined
           : Promise.allSettled(
-              part.images.map((bytes) => imageToModelInput(bytes, model.inputShape, part.options)),
+              part.images.map((bytes) => prepareImage(bytes, model.inputShape, part.options)),
             ),
       ),
     );

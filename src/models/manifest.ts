@@ -60,6 +60,8 @@ export const ReferencesEntrySchema = z.looseObject({
   levels: z.array(z.number().int().positive()).min(1),
   /** The level /classify uses when a request names none (measured best, say); else 5. */
   defaultLevel: z.number().int().positive().optional(),
+  /** Per level ("1".."5"): below this best-match similarity /classify answers "unknown". */
+  minSimilarity: z.record(z.string().regex(/^\d+$/), z.number().min(-1).max(1)).optional(),
   /** Measured quality, e.g. accuracy by angle per level (scripts/evaluate.ts output). */
   metrics: z.record(z.string(), z.unknown()).optional(),
   command: z.string().optional(),
@@ -189,7 +191,7 @@ export function sha256File(path: string): Promise<string> {
 }
 
 /** Absolute path of a manifest entry's file, refusing paths that leave `dir`. */
-function entryPath(dir: string, entry: { file: string }): string {
+export function entryPath(dir: string, entry: { file: string }): string {
   const path = resolve(dir, entry.file);
   const rel = relative(resolve(dir), path);
   if (rel.startsWith("..") || isAbsolute(rel)) {

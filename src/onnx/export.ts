@@ -30,6 +30,8 @@ export interface ExportOptions {
   /** Add an L2-normalised copy of the embedding as a second output (embedders only). */
   normalizedOutput?: boolean;
   cgMode?: CgMode;
+  /** How pictures become the input (a preprocess.ts record), stored beside the normalisation. */
+  preprocessing?: Record<string, unknown>;
 }
 
 /** sha256 of the weights' safetensors encoding without metadata (sorted names, raw F32). */
@@ -85,7 +87,7 @@ export function buildOnnxModel(
       shape: spec.input,
       layout: "NHWC",
       range: [0, 1],
-      preprocessing: preprocessing(spec),
+      preprocessing: { ...(options.preprocessing ?? {}), ...preprocessing(spec) },
     },
     outputs,
     metrics: options.metrics ?? {},

@@ -10,6 +10,8 @@ export interface RegisterOptions {
   /** The level /classify uses by default; default: keep the manifest's current choice. */
   defaultLevel?: number;
   metrics?: Record<string, unknown>;
+  /** Per level ("1".."5"), the open-set threshold calibrated by scripts/evaluate.ts. */
+  minSimilarity?: Record<string, number>;
   command: string;
 }
 
@@ -75,6 +77,7 @@ export async function registerReferences(
       levels,
       ...(defaultLevel === undefined ? {} : { defaultLevel }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.minSimilarity === undefined ? {} : { minSimilarity: options.minSimilarity }),
       command: options.command,
       createdAt: new Date().toISOString(),
     };

@@ -1,6 +1,7 @@
 // Image preprocessing on the main thread, for engines without workers (the micro-batcher):
-// decode, MNIST framing and resize to the model's size, then one NHWC batch.
-import { type ImageInputOptions, imageToModelInput, type ModelInput } from "../data/image.js";
+// decode and the model's preprocessing (prepareImage), then one NHWC batch.
+import type { ImageInputOptions, ModelInput } from "../data/image.js";
+import { prepareImage } from "../data/prepare-image.js";
 
 export type { ModelInput } from "../data/image.js";
 
@@ -10,7 +11,7 @@ export async function preprocessImages(
   shape: readonly [number, number, number],
   options: ImageInputOptions,
 ): Promise<{ batch: Float32Array; inputs: ModelInput[] }> {
-  const inputs = await Promise.all(images.map((bytes) => imageToModelInput(bytes, shape, options)));
+  const inputs = await Promise.all(images.map((bytes) => prepareImage(bytes, shape, options)));
   return { batch: stackInputs(inputs), inputs };
 }
 

@@ -1,6 +1,7 @@
 // One complete, verified generation of what the service serves: models, sessions and reference index.
 import type { Config } from "../config.js";
 import type { ImageInputOptions } from "../data/image.js";
+import { type Preprocessing, preprocessingFor } from "../data/preprocess.js";
 import { type ReferenceImages, ReferenceIndex } from "../index/reference-index.js";
 import { createInferenceEngine, type InferenceEngine } from "../inference/inference.js";
 import { acceptsImages, type ImageRunResult } from "../inference/pool.js";
@@ -57,6 +58,7 @@ async function loadModel(
   log: Logger,
 ) {
   const path = await verifyFile(dir, entry);
+  const preprocessing = modelPreprocessing(path, entry);
   const engine = await createInferenceEngine(path, {
     engine: config.engine,
     workers: config.workers,
@@ -100,7 +102,8 @@ async function loadModel(
       end();
     }
   };
-  const runImages = async (images: readonly Uint8Array[], options: ImageInputOptions) => {
+  const runImages = async (images: readonly Uint8Array[], request: ImageInputOptions) => {
+    const options = { ...request, preprocessing };
     if (!acceptsImages(engine)) {
       const { batch, inputs } = await preprocessImages(images, engine.inputShape, options);
       return { output: await run(batch, inputs.length), inputs };
@@ -113,6 +116,19 @@ async function loadModel(
     }
   };
   return { name, entry, engine, output: entry.output.name, run, runImages };
+}
+
+/** The manifest's preprocessing for a model, checked at load (a bad record is a ManifestError). */
+function modelPreprocessing(path: string, entry: ModelEntry): Preprocessing {
+  try {
+    return preprocessingFor(
+      entry.input.shape,
+      entry.input.preprocessing,
+      `${path}: input.preprocessing`,
+    );
+  } catch (error) {
+    throw new ManifestError((error as Error).message);
+  }
 }
 
 /** Picks the classifier /taylornet/predict uses: one named "taylornet" if present, else the first. */

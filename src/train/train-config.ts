@@ -97,6 +97,8 @@ export function runSettings(config: TrainConfig) {
     workers: Math.max(1, config.workers ?? 1),
     trainCount: config.train.count,
     trainData: config.train.name,
+    classes: config.train.classes,
+    ...(config.train.preprocessing ? { preprocessing: config.train.preprocessing } : {}),
     ...(config.extra ?? {}),
   };
 }

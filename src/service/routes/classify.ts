@@ -1,6 +1,8 @@
-// POST /classify: image(s) → MNIST framing → embedding → nearest distilled references by angle.
+// POST /classify: image(s) → the model's preprocessing → embedding → nearest distilled references
+// by angle, "unknown" below the level's open-set threshold.
 import { Router } from "express";
 import type { Config } from "../../config.js";
+import { isUnknown } from "../../eval/open-set.js";
 import type { Neighbour } from "../../index/reference-index.js";
 import { unprocessable } from "../errors.js";
 import type { Metrics } from "../metrics.js";
@@ -34,8 +36,14 @@ export function classifyRouter(config: Config, state: ServingState, metrics: Met
       const results = inputs.map((input, i) => {
         const embedding = embeddings.subarray(i * set.references.dim, (i + 1) * set.references.dim);
         const topK = search(set, metrics, query.level, embedding, query.k);
-        metrics.classifications.inc({ label: topK[0].label, endpoint: "classify" });
-        return answer(set, query.level, input, topK);
+        const threshold =
+          query.minSimilarity ?? set.referencesEntry.minSimilarity?.[String(query.level)];
+        const unknown = isUnknown(topK[0].similarity, threshold);
+        metrics.classifications.inc({
+          label: unknown ? "(unknown)" : topK[0].label,
+          endpoint: "classify",
+        });
+        return answer(set, query.level, input, topK, unknown);
       });
       res.json(upload.many ? results : results[0]);
     }),
@@ -63,9 +71,12 @@ function answer(
   level: number,
   input: Omit<ModelInput, "pixels">,
   topK: Neighbour[],
+  unknown: boolean,
 ) {
   return {
-    label: topK[0].label,
+    // Below the level's open-set threshold the nearest reference is not close enough to name.
+    label: unknown ? null : topK[0].label,
+    unknown,
     similarity: topK[0].similarity,
     topK,
     model: { name: set.embedder.name, version: set.embedder.entry.version },

@@ -8,8 +8,11 @@ const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 export interface ClassifyQuery {
   k: number;
   level: number;
-  invert: "auto" | boolean;
-  frame: boolean;
+  /** Overrides the manifest's open-set threshold for the level (-1 turns "unknown" off). */
+  minSimilarity?: number;
+  /** Absent: the model's preprocessing decides. */
+  invert?: "auto" | boolean;
+  frame?: boolean;
 }
 
 /** Validates `req.query` with a schema built once (building one per request costs more than parsing). */
@@ -27,10 +30,10 @@ export function parseQuery<T extends z.ZodType>(req: Request, schema: T): z.infe
   return result.data;
 }
 
-/** Preprocessing options shared by every image endpoint. */
+/** Preprocessing overrides shared by every image endpoint; absent ones follow the model's manifest. */
 export const preprocessingQuery = {
-  invert: z.union([z.literal("auto"), bool]).default("auto"),
-  frame: bool.default(true),
+  invert: z.union([z.literal("auto"), bool]).optional(),
+  frame: bool.optional(),
 };
 
 export const preprocessingSchema = z.strictObject(preprocessingQuery);
@@ -38,6 +41,7 @@ export const preprocessingSchema = z.strictObject(preprocessingQuery);
 export const classifySchema = z.strictObject({
   k: z.coerce.number().int().min(1).max(100).optional(),
   level: z.coerce.number().int().min(1).max(5).optional(),
+  minSimilarity: z.coerce.number().min(-1).max(1).optional(),
   ...preprocessingQuery,
 });
 

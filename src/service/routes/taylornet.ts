@@ -67,7 +67,7 @@ async function imageLogits(
   req: Request,
   classifier: LoadedModel,
   limits: UploadLimits,
-  options: { maxPixels: number; invert: "auto" | boolean; frame: boolean },
+  options: { maxPixels: number; invert?: "auto" | boolean; frame?: boolean },
 ) {
   const upload = await requestImages(req, limits);
   const { output } = await classifier.runImages(upload.images, options);

@@ -1,0 +1,204 @@
+// One command from a labelled data set to a served model: train the embedder, distil the
+// references (fan-ins from the class sizes), evaluate by angle with the class-mean and 1-NN
+// baselines, export ONNX with a stage manifest, and with --publish swap model and references
+// into a service's models directory in one manifest write. Each stage resumes or is skipped
+// when its output exists.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
+import { loadDataset } from "../src/data/load.js";
+import { deriveFanIns } from "../src/distill/fan-ins.js";
+import { PRESETS } from "../src/distill/presets.js";
+import { entryPath, readManifest, updateManifest } from "../src/models/manifest.js";
+import { writeFileAtomic } from "../src/util/atomic-write.js";
+import { input, runScript } from "../src/util/cli.js";
+import { choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { checkWritableOutput } from "../src/util/output-check.js";
+
+const FLAGS = {
+  data: string("folder:DIR, idx:DIR, fashion, mnist or cifar10", { required: true }),
+  out: string("the run folder: embedder, distill, evaluation and a stage models folder", {
+    required: true,
+    arg: "DIR",
+  }),
+  publish: string("then swap model and references into this models folder (one manifest write)", {
+    arg: "DIR",
+  }),
+  name: string("the model's name (default: the --out folder's name)"),
+  version: string("the model's version", { default: "1" }),
+  depth: choice(["18", "50"], "ResNet depth", { default: "18" }),
+  width: int("ResNet base width", { default: 8, min: 1 }),
+  epochs: int("embedder epochs", { default: 5, min: 1 }),
+  batch: int("embedder batch size", { default: 64, min: 1 }),
+  workers: int("worker threads for training and distillation", { default: 1, min: 1 }),
+  levels: int("distillation levels (fan-ins derived from the class sizes)", { default: 5, min: 1 }),
+  "fan-ins": list({ kind: "int", min: 1 }, "explicit fan-ins instead of derived ones"),
+  "distill-config": choice(Object.keys(PRESETS), "distillation preset", { default: "cpu" }),
+  "dm-lr": number("distribution-matching step size (default: the preset's; 0.1 for colour)", {
+    above: 0,
+  }),
+  ...FOLDER_FLAGS,
+};
+
+const SCRIPT = {
+  usage: "tsx scripts/pipeline.ts --data folder:DIR --out runs/NAME [--publish models] [flags]",
+  summary: `One command from a labelled data set to a served model. Stages (each skipped when its output
+exists; training and distillation resume): train the embedder, distil the references, evaluate by
+angle, export ONNX into OUT/models; --publish DIR then copies both into DIR and swaps them in with
+one manifest write (a running service reloads).`,
+};
+
+/** Runs one of the project's scripts with the user's terminal for its progress. */
+function runStage(name: string, args: string[]): Promise<void> {
+  return new Promise((ok, failed) => {
+    const child = execFile(process.execPath, ["--import", "tsx", `scripts/${name}.ts`, ...args], {
+      maxBuffer: 64 << 20,
+    });
+    child.stderr?.pipe(process.stderr);
+    child.on("exit", (code) =>
+      code === 0 ? ok() : failed(new Error(`${name} exited with code ${code}`)),
+    );
+  });
+}
+
+/** The level with the best accuracy by angle (the higher level, fewer references, on a tie). */
+function bestLevel(evaluation: { accuracy?: Record<string, number> }): number | undefined {
+  let best: [number, number] | undefined;
+  for (const [key, accuracy] of Object.entries(evaluation.accuracy ?? {})) {
+    const level = Number(key.slice(1));
+    if (!best || accuracy > best[1] || (accuracy === best[1] && level > best[0])) {
+      best = [level, accuracy];
+    }
+  }
+  return best?.[0];
+}
+
+/** Copies the stage's model and references into `dir` under new names, then one manifest write. */
+async function publish(stage: string, dir: string, name: string, version: string) {
+  const staged = await readManifest(stage);
+  const model = staged.models[name];
+  const refs = staged.references;
+  if (!model || !refs) throw new Error(`${stage}: the stage manifest lacks ${name} or references`);
+  await mkdir(dir, { recursive: true });
+  const tag = `${name}-${version}`.replace(/[^A-Za-z0-9._-]/g, "_");
+  const modelFile = `${tag}.onnx`;
+  const refsFile = `references-${tag}.safetensors`;
+  await writeFileAtomic(join(dir, modelFile), await readFile(entryPath(stage, model)));
+  await writeFileAtomic(join(dir, refsFile), await readFile(entryPath(stage, refs)));
+  await updateManifest(dir, (manifest) => {
+    manifest.models[name] = { ...model, file: modelFile };
+    manifest.references = { ...refs, file: refsFile };
+    return manifest;
+  });
+}
+
+async function main() {
+  const f = readFlags(SCRIPT, FLAGS);
+  const out = resolve(f.out);
+  const name = f.name ?? basename(out);
+  const folder = folderOptions(f);
+  const started = performance.now();
+  // Validate before computing: the outputs are writable, the data loads (and is decoded into its cache).
+  await checkWritableOutput(join(out, "models"), { flag: "out", kind: "folder" });
+  if (f.publish) {
+    await checkWritableOutput(f.publish, { flag: "publish", kind: "folder" });
+    const publishDir = f.publish;
+    if (existsSync(join(publishDir, "manifest.json"))) await input(readManifest(publishDir));
+  }
+  await mkdir(join(out, "models"), { recursive: true });
+  const train = await input(loadDataset(f.data, "train", { folder }));
+  const channels = train.channels;
+  const sizes = train.classes.map((_, c) => train.labels.filter((l) => l === c).length);
+  const fanIns = (f["fan-ins"] ?? deriveFanIns(sizes, f.levels)).join(",");
+  const dataFlags = ["--data", f.data];
+  for (const key of Object.keys(FOLDER_FLAGS) as (keyof typeof FOLDER_FLAGS)[]) {
+    if (f[key] !== undefined) dataFlags.push(`--${key}`, String(f[key]));
+  }
+  // Measured on colour shapes: DM's MNIST step size 1 wrecks colour references (docs/RESULTS.md).
+  const dmLr = f["dm-lr"] !== undefined ? String(f["dm-lr"]) : channels === 3 ? "0.1" : undefined;
+  const checkpoint = join(out, "embedder", "checkpoint.safetensors");
+  const references = join(out, "distill", "references.safetensors");
+  const evaluation = join(out, "evaluation.json");
+  const stageDir = join(out, "models");
+  const stages: [string, string, () => Promise<void>][] = [
+    [
+      "train the embedder",
+      join(out, "embedder", "metrics.json"),
+      () =>
+        runStage("train-embedder", [
+          ...dataFlags,
+          ...["--depth", f.depth, "--width", String(f.width), "--epochs", String(f.epochs)],
+          ...["--batch", String(f.batch)],
+          ...["--workers", String(f.workers), "--out", join(out, "embedder"), "--resume"],
+          ...["--progress", "lines"],
+        ]),
+    ],
+    [
+      `distil the references (fan-ins ${fanIns})`,
+      references,
+      () =>
+        runStage("distill", [
+          ...dataFlags,
+          ...["--config", f["distill-config"], "--fan-ins", fanIns, "--workers", String(f.workers)],
+          ...(dmLr ? ["--lr", dmLr] : []),
+          ...["--out", references, "--resume"],
+        ]),
+    ],
+    [
+      "evaluate by angle",
+      evaluation,
+      () =>
+        runStage("evaluate", [
+          ...dataFlags,
+          ...["--embedder", checkpoint, "--references", references, "--out", evaluation],
+        ]),
+    ],
+    [
+      "export ONNX",
+      join(stageDir, "references.safetensors"),
+      async () => {
+        await runStage("export-onnx", [
+          ...["--checkpoint", checkpoint, "--out", join(stageDir, `${name}.onnx`)],
+          ...["--name", name, "--version", f.version, "--manifest", stageDir],
+        ]);
+        const level = bestLevel(JSON.parse(await readFile(evaluation, "utf8")));
+        await runStage("publish-references", [
+          ...["--references", references, "--models-dir", stageDir, "--embedder", name],
+          ...(level ? ["--default-level", String(level)] : []),
+          ...["--evaluation", evaluation],
+        ]);
+      },
+    ],
+  ];
+  for (const [i, [what, output, run]] of stages.entries()) {
+    const t = performance.now();
+    if (existsSync(output)) {
+      process.stderr.write(`pipeline [${i + 1}/${stages.length}] ${what}: done (${output})\n`);
+      continue;
+    }
+    process.stderr.write(`pipeline [${i + 1}/${stages.length}] ${what}…\n`);
+    await run();
+    process.stderr.write(
+      `pipeline [${i + 1}/${stages.length}] ${what}: ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
+    );
+  }
+  if (f.publish) await publish(stageDir, f.publish, name, f.version);
+  const report = JSON.parse(await readFile(evaluation, "utf8"));
+  process.stdout.write(
+    `${JSON.stringify({
+      name,
+      out,
+      published: f.publish ?? null,
+      fanIns,
+      accuracy: report.accuracy,
+      classMean: report.classMean?.accuracy ?? null,
+      nearestNeighbour: report.nearestNeighbour?.accuracy ?? null,
+      minSimilarity: report.minSimilarity ?? null,
+      seconds: (performance.now() - started) / 1000,
+    })}\n`,
+  );
+}
+
+runScript("pipeline", main);
