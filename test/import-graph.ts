@@ -36,8 +36,7 @@ export function importGraph(entries: string[]): { modules: Set<string>; packages
       // A folder URL (e.g. the web page's asset folder) is read at run time, not imported.
       if (spec.startsWith(".")) {
         if (!spec.endsWith("/")) stack.push(resolveLocal(file, spec));
-      }
-      else {
+      } else {
         const name = packageName(spec);
         if (name) packages.add(name);
       }

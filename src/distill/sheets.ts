@@ -3,7 +3,6 @@
 import { gridPng, type SheetShape } from "../data/contact-sheet.js";
 import type { LevelImages } from "./similarity.js";
 
-
 function tile(level: LevelImages, index: number, size: number): Float32Array {
   return level.images.subarray(index * size, (index + 1) * size);
 }
