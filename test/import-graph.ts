@@ -33,8 +33,10 @@ export function importGraph(entries: string[]): { modules: Set<string>; packages
     const code = readFileSync(file, "utf8").replace(TYPE_ONLY, "");
     for (const m of code.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2];
-      if (spec.startsWith(".")) stack.push(resolveLocal(file, spec));
-      else {
+      // A folder URL (e.g. the web page's asset folder) is read at run time, not imported.
+      if (spec.startsWith(".")) {
+        if (!spec.endsWith("/")) stack.push(resolveLocal(file, spec));
+      } else {
         const name = packageName(spec);
         if (name) packages.add(name);
       }

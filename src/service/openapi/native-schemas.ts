@@ -12,7 +12,11 @@ export const Ready = z.strictObject({
   generation: z.number().int(),
   references: z.string(),
 });
-export const NotReady = z.strictObject({ status: z.literal("not_ready") });
+export const NotReady = z.looseObject({
+  status: z.enum(["not_ready", "shutting_down"]),
+  reason: z.string().optional(),
+  models: z.array(z.string()).optional(),
+});
 
 const ModelRef = z.strictObject({ name: z.string(), version: z.string() });
 

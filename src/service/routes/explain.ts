@@ -12,7 +12,7 @@ import { withServingSet } from "./lease.js";
 import { parseQuery, preprocessingQuery } from "./query.js";
 import { referenceImagePath } from "./references.js";
 
-const explainSchema = z.strictObject({
+export const explainSchema = z.strictObject({
   k: z.coerce.number().int().min(1).max(20).default(3),
   ...preprocessingQuery,
 });

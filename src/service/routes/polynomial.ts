@@ -53,11 +53,11 @@ async function expandTiny() {
   return { spec: parsed.spec, provenance: parsed.provenance, names, polys };
 }
 
-const polynomialSchema = z.strictObject({
+export const polynomialSchema = z.strictObject({
   top: z.coerce.number().int().min(1).max(500).default(20),
 });
 
-const coefficientsSchema = z.strictObject({
+export const coefficientsSchema = z.strictObject({
   top: z.coerce.number().int().min(1).max(200).default(12),
 });
 

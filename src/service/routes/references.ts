@@ -2,8 +2,8 @@
 // reloads), each distilled image as a PNG, and a contact sheet of a level (rows = classes).
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
+import { gridPng } from "../../data/contact-sheet.js";
 import { encodePng } from "../../data/png-encode.js";
-import { gridPng } from "../../distill/sheets.js";
 import type { ReferenceImages } from "../../index/reference-index.js";
 import { notFound, notReady } from "../errors.js";
 import type { ServingSet } from "../serving-set.js";
@@ -82,7 +82,7 @@ function describe(set: ServingSet) {
   };
 }
 
-const sheetSchema = z.strictObject({
+export const sheetSchema = z.strictObject({
   perClass: z.coerce.number().int().min(1).max(100).default(20),
   scale: z.coerce.number().int().min(1).max(4).default(2),
 });
