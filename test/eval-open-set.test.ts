@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { angleReport } from "../src/eval/angle.js";
-import { acceptedShare, calibrateMinSimilarity, isUnknown } from "../src/eval/open-set.js";
+import { acceptedShare, calibrateMinSimilarity, isUnknown } from "../src/index/open-set.js";
 
 test("the calibrated threshold keeps the asked share of in-distribution similarities", () => {
   const sims = Array.from({ length: 100 }, (_, i) => 0.5 + i / 200);

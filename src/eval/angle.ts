@@ -1,8 +1,9 @@
 // Classification by angle: each test embedding takes the class of the most similar reference
 // (distilled images of a level, class means, or every training image for the 1-NN baseline).
+
+import { calibrateMinSimilarity } from "../index/open-set.js";
 import { accuracy, classMeans } from "./cosine.js";
 import { nearestByCosine } from "./nearest.js";
-import { calibrateMinSimilarity } from "./open-set.js";
 
 export interface LabelledEmbeddings {
   embeddings: Float32Array;

@@ -54,7 +54,12 @@ export const ModelList = z.looseObject({
 });
 
 export const Classification = z.strictObject({
-  label: z.string(),
+  label: z.string().nullable().meta({
+    description: "The nearest reference's class; null when it is not close enough (unknown)",
+  }),
+  unknown: z.boolean().meta({
+    description: "True when the best similarity is below the level's open-set threshold",
+  }),
   similarity: z.number(),
   topK: z.array(
     z.strictObject({

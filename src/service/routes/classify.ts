@@ -2,7 +2,7 @@
 // by angle, "unknown" below the level's open-set threshold.
 import { Router } from "express";
 import type { Config } from "../../config.js";
-import { isUnknown } from "../../eval/open-set.js";
+import { isUnknown } from "../../index/open-set.js";
 import type { Neighbour } from "../../index/reference-index.js";
 import { unprocessable } from "../errors.js";
 import type { Metrics } from "../metrics.js";
