@@ -19,10 +19,11 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const MODELS = "models";
 /** Screenshots of each view land here (the test's output folder). */
 export const OUTPUT = process.env.CGNN_WEB_TEST_OUTPUT ?? join(tmpdir(), "cgnn-web-test");
-const skip = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is missing (apt-get install chromium)`
-  : !existsSync(`${MODELS}/manifest.json`)
-    ? `${MODELS}/manifest.json is not shipped`
+// Outside CI a developer without Debian's chromium sees why these tests did not run; in CI
+// (.ci/run installs chromium) and with the shipped models they always run, and fail if they cannot.
+const skip =
+  !existsSync(CHROMIUM) && !process.env.CI
+    ? `${CHROMIUM} is missing (apt-get install chromium; CI installs it)`
     : false;
 
 let service: RunningService;
