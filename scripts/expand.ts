@@ -1,12 +1,13 @@
 // "The network is a polynomial; show it": trains (seconds) or loads a tiny CG network and prints
 // its explicit polynomial in the input pixels, terms sorted by |coefficient|.
-import * as tf from "@tensorflow/tfjs";
+
 import { loadDataset } from "../src/data/load.js";
 import { resizeDataset } from "../src/data/resize.js";
 import { initBackend } from "../src/nn/backend.js";
 import { forward } from "../src/nn/forward.js";
 import { expandCgNetwork } from "../src/nn/polynomial.js";
 import type { ModelSpec } from "../src/nn/spec.js";
+import * as tf from "../src/nn/tf.js";
 import { initWeights, type Weights } from "../src/nn/weights.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";

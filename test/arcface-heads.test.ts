@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
 import { resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
+import * as tf from "../src/nn/tf.js";
 import { initWeights } from "../src/nn/weights.js";
 import { embedderHead } from "../src/train/heads.js";
 import { computeGradients } from "../src/train/step.js";

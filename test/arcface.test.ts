@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { arcfaceCosines, arcfaceLogits } from "../src/nn/arcface.js";
+import * as tf from "../src/nn/tf.js";
 import { softmaxCrossEntropy } from "../src/train/losses.js";
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5) {

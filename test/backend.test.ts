@@ -1,8 +1,8 @@
 // Backend choice: precedence of argument, --backend flag and CGNN_BACKEND; clear failures.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { BackendError, initBackend, resolveBackend } from "../src/nn/backend.js";
+import * as tf from "../src/nn/tf.js";
 
 test("the argument beats the flag, the flag beats CGNN_BACKEND, wasm is the default", () => {
   const env = { CGNN_BACKEND: "cpu" };

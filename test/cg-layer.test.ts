@@ -2,10 +2,10 @@
 // parameter count follows the formula.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
 import { cgForward, cgParamCount } from "../src/nn/cg.js";
 import { CGLayer } from "../src/nn/cg-layer.js";
+import * as tf from "../src/nn/tf.js";
 import { maxRelErr } from "./cg-helpers.js";
 
 before(async () => {

@@ -2,11 +2,11 @@
 // dilation, padding, orders 1..4 and shared mode; the parameter-count formula; no leaks.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
 import { cgForward, cgParamCount } from "../src/nn/cg.js";
 import { countMonomials } from "../src/nn/monomials.js";
 import { type CgLayer, cgTerms, layerParams } from "../src/nn/spec.js";
+import * as tf from "../src/nn/tf.js";
 import { maxRelErr, naiveCg, randn } from "./cg-helpers.js";
 
 before(async () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { type DmConfig, distillSubset, initialImages, meanLoss } from "../src/distill/dm.js";
 import { initBackend } from "../src/nn/backend.js";
+import * as tf from "../src/nn/tf.js";
 import { toyProblem } from "./distill-helpers.js";
 
 before(() => initBackend("wasm", { quiet: true }));

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { classDistances, classStats, disposeStats, eq5Loss } from "../src/distill/loss.js";
 import { initBackend } from "../src/nn/backend.js";
+import * as tf from "../src/nn/tf.js";
 
 before(() => initBackend("wasm", { quiet: true }));
 

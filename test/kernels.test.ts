@@ -1,9 +1,9 @@
 // Parity of the registered wasm training kernels/gradients against the cpu backend's stock ones.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
+import * as tf from "../src/nn/tf.js";
 import { initWeights } from "../src/nn/weights.js";
 import { computeGradients } from "../src/train/step.js";
 import { gaussian, rng } from "../src/util/random.js";
@@ -224,7 +224,9 @@ test("UnsortedSegmentSum on wasm matches cpu (the gather gradient)", async () =>
   const grad = () =>
     tf.tidy(() => {
       const g = tf.grad((x: tf.Tensor) =>
-        tf.sum(tf.mul(tf.gather(x, tf.tensor1d(idx, "int32"), 1), tf.range(1, 22).reshape([3, 7]))),
+        tf.sum(
+          tf.mul(tf.gather(x, tf.tensor1d(idx, "int32"), 1), tf.reshape(tf.range(1, 22), [3, 7])),
+        ),
       )(tf.tensor2d(xData, [3, 20]));
       return g.dataSync().slice();
     });

@@ -1,7 +1,8 @@
 // Tiny specs of every architecture family and random non-trivial weights for the ONNX tests.
-import * as tf from "@tensorflow/tfjs";
+
 import { forward } from "../src/nn/forward.js";
 import type { ModelSpec } from "../src/nn/spec.js";
+import * as tf from "../src/nn/tf.js";
 import { initWeights, type Weights } from "../src/nn/weights.js";
 import { gaussian, rng } from "../src/util/random.js";
 

@@ -4,12 +4,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { loadOnnxModel } from "../src/inference/runtime.js";
 import { distillConvNetSpec } from "../src/nn/convnet.js";
 import { resnetSpec } from "../src/nn/resnet.js";
 import type { ModelSpec } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
+import * as tf from "../src/nn/tf.js";
 import type { CgMode } from "../src/onnx/emit-context.js";
 import { writeOnnxModel } from "../src/onnx/export.js";
 import {

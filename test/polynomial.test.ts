@@ -1,11 +1,11 @@
 // Polynomial algebra, the Fig. 4(c) expansion, and expandCgNetwork against the tfjs forward pass.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/nn/backend.js";
 import { forward } from "../src/nn/forward.js";
 import { cgCluster, expandCgNetwork, Polynomial } from "../src/nn/polynomial.js";
 import type { ModelSpec } from "../src/nn/spec.js";
+import * as tf from "../src/nn/tf.js";
 import { initWeights, type Weights } from "../src/nn/weights.js";
 import { randn } from "./cg-helpers.js";
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { CIFAR10_NORMALIZATION, MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { initBackend } from "../src/nn/backend.js";
 import { forward, type ParamTensors } from "../src/nn/forward.js";
 import { resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
 import { countParams, inferShapes, modelParams, outputShape } from "../src/nn/spec.js";
+import * as tf from "../src/nn/tf.js";
 import { initWeights } from "../src/nn/weights.js";
 
 const cifar = (depth: 18 | 50, width: number) =>

@@ -2,7 +2,6 @@
 // their gradient, the term counts of the paper (order 4 on 7×7 ≈ 293k), and the spec.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { trainDirect } from "../src/analysis/direct-train.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { initBackend } from "../src/nn/backend.js";
@@ -14,6 +13,7 @@ import {
   recurrenceArrays,
   taylorDirectSpec,
 } from "../src/nn/taylor-direct.js";
+import * as tf from "../src/nn/tf.js";
 import { train } from "../src/train/trainer.js";
 import { rng } from "../src/util/random.js";
 import { maxRelErr, randn } from "./cg-helpers.js";

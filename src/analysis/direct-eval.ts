@@ -1,9 +1,10 @@
 // Test accuracy of several dense kernels (e.g. pruned copies) on the same direct-expansion
 // features: the monomials of each batch are built once and multiplied by every kernel.
-import * as tf from "@tensorflow/tfjs";
+
 import type { Dataset } from "../data/dataset.js";
 import type { Normalization } from "../data/normalize.js";
 import { monomialFeaturesArray } from "../nn/taylor-direct.js";
+import * as tf from "../nn/tf.js";
 
 export function accuracyOfKernels(
   data: Dataset,

@@ -2,12 +2,13 @@
 // built in typed arrays outside autograd and only the dense layer learns, with the gradient
 // dW = (dyᵀ·F)ᵀ as one plain matmul (no transpose of the 293k-wide feature batch). Same Adam
 // and cosine schedule as src/train; the checkpoint is the engine's format.
-import * as tf from "@tensorflow/tfjs";
+
 import type { Dataset } from "../data/dataset.js";
 import type { Normalization } from "../data/normalize.js";
 import { countMonomials } from "../nn/monomials.js";
 import type { ModelSpec } from "../nn/spec.js";
 import { monomialFeaturesArray } from "../nn/taylor-direct.js";
+import * as tf from "../nn/tf.js";
 import { initWeights, type Weights } from "../nn/weights.js";
 import { saveCheckpoint } from "../train/checkpoint.js";
 import { Optimizer, scheduledLr } from "../train/optimizer.js";
@@ -85,7 +86,7 @@ export async function trainDirect(
           tf.matMul(f, tf.tensor2d(kernel.data, [terms, classes])),
           tf.tensor1d(bias.data),
         );
-        const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), classes).toFloat();
+        const onehot = tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), classes), "float32");
         const logp = tf.logSoftmax(logits);
         const dy = tf.div(tf.sub(tf.exp(logp), onehot), n);
         const loss = tf.neg(tf.sum(tf.mul(logp, onehot)));

@@ -1,8 +1,9 @@
 // Distribution matching on one subset: n synthetic images (one per class) optimised by SGD on
 // Eq. 5 under a ConvNet embedding that is freshly random at every iteration.
-import * as tf from "@tensorflow/tfjs";
+
 import { distillConvNetSpec } from "../nn/convnet.js";
 import { forward, type ParamTensors } from "../nn/forward.js";
+import * as tf from "../nn/tf.js";
 import { initWeights } from "../nn/weights.js";
 import { rng } from "../util/random.js";
 import { classStats, disposeStats, eq5Loss, type Repulsion } from "./loss.js";

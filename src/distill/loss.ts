@@ -1,6 +1,6 @@
 // Eq. 5, the distillation loss: each synthetic image's embedding pulled towards the real
 // images of its class (weight λ) and pushed from those of the other classes.
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../nn/tf.js";
 
 /**
  * Per-class sufficient statistics of the real embeddings: with them
@@ -22,7 +22,10 @@ export function classStats(fx: tf.Tensor2D, labels: number[], classes: number): 
   const counts = new Array<number>(classes).fill(0);
   for (const label of labels) counts[label]++;
   const [sums, sqNorms, countsT] = tf.tidy(() => {
-    const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), classes).toFloat() as tf.Tensor2D;
+    const onehot = tf.cast(
+      tf.oneHot(tf.tensor1d(labels, "int32"), classes),
+      "float32",
+    ) as tf.Tensor2D;
     const s = tf.matMul(tf.transpose(onehot), fx) as tf.Tensor2D;
     const q = tf.matMul(tf.transpose(onehot), tf.sum(tf.square(fx), 1, true));
     return [s, tf.reshape(q, [classes]) as tf.Tensor1D, tf.tensor1d(counts)];

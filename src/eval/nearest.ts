@@ -1,6 +1,6 @@
 // Exact nearest reference by cosine for many queries, as blocked tfjs matmuls (a 1-NN over a
 // whole training set in seconds on the wasm backend).
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../nn/tf.js";
 import { normalizeRows } from "./cosine.js";
 
 export interface Nearest {

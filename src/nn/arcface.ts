@@ -1,6 +1,6 @@
 // ArcFace (additive angular margin) logits: cosines between the normalised embedding and
 // normalised class weights, with the target's angle widened by the margin before scaling.
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "./tf.js";
 
 export interface ArcFaceOptions {
   /** s: the radius of the hypersphere the logits live on (64 in the paper's setting). */

@@ -1,7 +1,8 @@
 // The one place that chooses the tfjs backend (argument, --backend flag, CGNN_BACKEND, else
 // wasm), says which and why, and installs the training kernels wasm lacks.
-import * as tf from "@tensorflow/tfjs";
+
 import { registerTrainingKernels } from "./kernels/register.js";
+import * as tf from "./tf.js";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 

@@ -1,8 +1,9 @@
 // The CG operation as a serialisable tf.layers Layer ("CGLayer"), so a tf.Sequential that uses
 // it can be saved and loaded through tf.io like any built-in layer.
-import * as tf from "@tensorflow/tfjs";
+
 import { cgForward } from "./cg.js";
 import { type CgLayer, cgTerms, windowOutSize } from "./spec.js";
+import * as tf from "./tf.js";
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 

@@ -1,8 +1,9 @@
 // The CG operation (Eq. 4) as tfjs ops: gather the k×k cluster views, multiply them into the
 // monomials of degree 1..order, and map every (term, channel) to the outputs with plain matmuls.
-import * as tf from "@tensorflow/tfjs";
+
 import { monomialRecurrence } from "./monomials.js";
 import { type CgLayer, cgTerms, strideFrame, windowGeometry } from "./spec.js";
+import * as tf from "./tf.js";
 
 /** Parameters of one CG layer on `channels` inputs: T·(C or 1)·F kernel + F bias. */
 export function cgParamCount(layer: CgLayer, channels: number): number {

@@ -1,9 +1,10 @@
 // Runs a ModelSpec in tfjs from a flat map of named parameters: the one forward pass that
 // training, evaluation and the ONNX parity tests use.
-import * as tf from "@tensorflow/tfjs";
+
 import { cgForward } from "./cg.js";
 import { type LayerSpec, type ModelSpec, windowGeometry } from "./spec.js";
 import { monomialFeatures } from "./taylor-direct.js";
+import * as tf from "./tf.js";
 
 export type ParamTensors = Record<string, tf.Tensor>;
 

@@ -1,10 +1,11 @@
 // The direct Taylor expansion of Eq. 3: all monomials of degree 1..n of the input features,
 // built batch by batch in plain typed-array loops (never for the whole data set), into one
 // linear layer; plus its spec.
-import * as tf from "@tensorflow/tfjs";
+
 import { MNIST_NORMALIZATION, type Normalization } from "../data/normalize.js";
 import { countMonomials } from "./monomials.js";
 import type { ModelSpec } from "./spec.js";
+import * as tf from "./tf.js";
 
 interface Recurrence {
   parent: Int32Array;

@@ -1,9 +1,10 @@
 // Inference-mode passes over many images in batches: accuracy/loss of a classifier (or of a
 // head's logits) and the raw outputs (embeddings) for extraction.
-import * as tf from "@tensorflow/tfjs";
+
 import type { Dataset } from "../data/dataset.js";
 import { forward } from "../nn/forward.js";
 import { type ModelSpec, outputShape } from "../nn/spec.js";
+import * as tf from "../nn/tf.js";
 import type { Weights } from "../nn/weights.js";
 import { countCorrect, headLogits, headLoss, type TrainHead } from "./losses.js";
 import { toTensors } from "./step.js";
@@ -81,7 +82,7 @@ export function evaluate(
           Int32Array.from(dataset.labels.subarray(start, start + n)),
           "int32",
         );
-        const oneHot = tf.oneHot(labels, classes).toFloat() as tf.Tensor2D;
+        const oneHot = tf.cast(tf.oneHot(labels, classes), "float32") as tf.Tensor2D;
         const output = forward(spec, params, x, { training: false });
         const loss = headLoss(output, oneHot, options.head, headParams);
         const hit = countCorrect(headLogits(output, options.head, headParams), labels);

@@ -1,8 +1,9 @@
 // Training heads for embedders: a linear classifier (cross-entropy) or ArcFace on the pooled
 // embedding. Only the embedding is kept for serving; the head lives in checkpoints as "head.*".
-import * as tf from "@tensorflow/tfjs";
+
 import { arcfaceCosines, arcfaceLogits } from "../nn/arcface.js";
 import type { ParamTensors } from "../nn/forward.js";
+import * as tf from "../nn/tf.js";
 import { softmaxCrossEntropy, type TrainHead } from "./losses.js";
 
 export type EmbedderLoss = "ce" | "arcface";

@@ -1,8 +1,9 @@
 // The training objective: softmax cross-entropy on logits by default, or a pluggable head
 // (e.g. ArcFace) with its own parameters, loss and logits.
-import * as tf from "@tensorflow/tfjs";
+
 import type { ParamTensors } from "../nn/forward.js";
 import type { ParamInfo } from "../nn/spec.js";
+import * as tf from "../nn/tf.js";
 
 /**
  * A trainable head on the model's output. Its parameters are named freely (stored in

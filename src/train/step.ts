@@ -1,8 +1,9 @@
 // One gradient computation on one batch (or shard): the unit of work that the trainer runs
 // in-thread or spreads over worker threads. Inputs and outputs are plain Float32Arrays.
-import * as tf from "@tensorflow/tfjs";
+
 import { forward, type ParamTensors } from "../nn/forward.js";
 import type { ModelSpec } from "../nn/spec.js";
+import * as tf from "../nn/tf.js";
 import type { Weights } from "../nn/weights.js";
 import { countCorrect, headLogits, headLoss, type TrainHead } from "./losses.js";
 
@@ -66,7 +67,7 @@ export function computeGradients(model: StepModel, weights: Weights, batch: Batc
     const params = toTensors(weights);
     const x = tf.tensor4d(batch.images, [batch.count, h, w, c]);
     const labels = tf.tensor1d(Int32Array.from(batch.labels), "int32");
-    const oneHot = tf.oneHot(labels, classes).toFloat() as tf.Tensor2D;
+    const oneHot = tf.cast(tf.oneHot(labels, classes), "float32") as tf.Tensor2D;
     let logits: tf.Tensor2D | undefined;
     const f = (...ts: tf.Tensor[]) => {
       const p: ParamTensors = { ...params };

@@ -2,7 +2,7 @@
 // convolutions with the kernel rotated 180° (in/out swapped; per stride phase when strided), the
 // filter gradient as one big-kernel convolution (or a transpose + matMul per tap). Both handle
 // stride, dilation and any padding.
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf.js";
 
 export interface ConvGeometry {
   strides: [number, number];

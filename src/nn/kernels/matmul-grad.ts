@@ -1,6 +1,6 @@
 // BatchMatMul gradients with explicit transposes: wasm's transposed matMuls run several times
 // slower than a transpose followed by a plain matMul.
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf.js";
 
 function t(x: tf.Tensor): tf.Tensor {
   const perm = x.shape.map((_, i) => i);

@@ -1,6 +1,6 @@
 // Lets a kernel be written with tfjs ops: wraps the input buffers as tensors and hands the
 // result's buffer to the engine without copying (kernels run with the gradient tape off).
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf.js";
 
 interface RefCounted {
   incRef(dataId: object): void;

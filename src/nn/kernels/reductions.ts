@@ -2,7 +2,7 @@
 // moments, global average pooling) as one XNNPACK average pool over a [reduced, 1] window:
 // wasm's own kernels first transpose the reduced axes innermost, which costs ~15× more.
 // (A matMul with a row of ones is no better: XNNPACK packs the big operand first.)
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf.js";
 import { opsAsKernel } from "./ops-as-kernel.js";
 
 interface ReduceAttrs {

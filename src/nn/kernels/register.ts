@@ -1,7 +1,7 @@
 // Installs the training kernels that the wasm backend lacks or runs slowly: Conv2D and
 // BatchMatMul gradients from fast kernels, Conv2DBackpropFilter and UnsortedSegmentSum kernels,
 // and Sum/Mean over leading axes as matMuls.
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf.js";
 import {
   type Conv2DAttrs,
   conv2dFilterGrad,

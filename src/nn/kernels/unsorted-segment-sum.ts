@@ -1,6 +1,6 @@
 // UnsortedSegmentSum for wasm (missing there; tf.gather's gradient needs it, e.g. for the
 // monomial features): a plain loop over the rows, accumulated in float32 like the cpu kernel.
-import type * as tf from "@tensorflow/tfjs";
+import type * as tf from "../tf.js";
 
 interface WasmLike {
   readSync(dataId: object): tf.backend_util.BackendValues;
