@@ -7,6 +7,13 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
+import {
+  DM_ENGINES,
+  type DmEngineChoice,
+  engineLine,
+  ortThreads,
+  resolveDmEngine,
+} from "../src/distill/dm-ort.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
@@ -35,7 +42,7 @@ const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fa
   [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--lambda-scope hierarchy|level] [--repulsion eq5|capped] [--init real|mean]
   [--seed N] [--workers N]
   [--limit N] [--from REFERENCES --from-level L] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
-  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
+  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--engine auto|tfjs|ort] [--stop-after N (tests)]`;
 
 function parseFlags() {
   return flags.parse({
@@ -61,6 +68,7 @@ function parseFlags() {
     manifest: { type: "string" },
     embedder: { type: "string" },
     backend: { type: "string", default: "wasm" },
+    engine: { type: "string", default: "auto" },
     "stop-after": { type: "string" },
     help: { type: "boolean", default: false },
   });
@@ -119,6 +127,9 @@ async function main() {
   if (!(BACKENDS as readonly string[]).includes(values.backend)) {
     fail(`--backend must be one of ${BACKENDS.join(", ")}, got "${values.backend}"`);
   }
+  if (!(DM_ENGINES as readonly string[]).includes(values.engine)) {
+    fail(`--engine must be one of ${DM_ENGINES.join(", ")}, got "${values.engine}"`);
+  }
   const fromLevel = number("from-level", values["from-level"], true, 1);
   if ((values.from === undefined) !== (fromLevel === undefined)) {
     fail("--from REFERENCES and --from-level L go together");
@@ -172,13 +183,24 @@ async function main() {
     ...(values.init === "mean" ? { init: "mean" as const } : {}),
   };
   const backend = values.backend as BackendName;
+  let chosen: ReturnType<typeof resolveDmEngine>;
+  try {
+    chosen = resolveDmEngine(values.engine as DmEngineChoice, config, [
+      data.height,
+      data.width,
+      data.channels,
+    ]);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const engine = { engine: chosen.engine, threads: ortThreads(workers) };
   await initBackend(backend);
   const out = values.out;
   const checkpoint = `${out}.checkpoint`;
   const view = progressView();
   const skipped = fromLevel ?? 0;
   process.stderr.write(
-    `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers\n`,
+    `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers, engine ${engineLine(values.engine, chosen, engine.threads)}\n`,
   );
   let result: Awaited<ReturnType<typeof runDistillation>>;
   try {
@@ -194,6 +216,7 @@ async function main() {
       {
         workers,
         backend,
+        engine,
         checkpoint,
         resume: values.resume,
         checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
@@ -233,6 +256,7 @@ async function main() {
       package: await packageVersion(),
       command,
       backend,
+      engine: engine.engine,
       workers,
       wallSeconds,
       levelSeconds: levelStats.map((s) => ({ level: s.level, seconds: s.seconds })),

@@ -1,6 +1,7 @@
 // Distribution matching on onnxruntime: the same projected SGD on Eq. 5 as dm.ts, each step one
 // run of the DM graph (src/train/ort/dm-graph.ts) whose random ConvNet weights are inputs, so
 // one compiled session per embedding serves every subset and iteration.
+import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { distillConvNetSpec } from "../nn/convnet.js";
 import type { ModelSpec } from "../nn/spec.js";
@@ -33,6 +34,28 @@ export function resolveDmEngine(
   if (choice === "ort" && reason)
     throw new Error(`engine ort cannot distil: unsupported ${reason}`);
   return reason ? { engine: "tfjs", reason } : { engine: "ort" };
+}
+
+/**
+ * Intra-op threads per ORT session: one per worker thread, or every core when the subsets run
+ * in-process (workers = 0). See bench/distill-workers.ts for the measured choice.
+ */
+export function ortThreads(workers: number): number {
+  return workers === 0 ? Math.max(1, availableParallelism()) : 1;
+}
+
+/** How the script reports the engine it took: "ort (auto, 1 thread per worker)". */
+export function engineLine(
+  choice: string,
+  chosen: { engine: DmEngine; reason?: string },
+  threads: number,
+): string {
+  const why = chosen.reason ? `, ort cannot: ${chosen.reason}` : "";
+  const how =
+    chosen.engine === "ort"
+      ? `, ${threads} intra-op thread${threads === 1 ? "" : "s"} per session`
+      : "";
+  return `${chosen.engine} (${choice}${why}${how})`;
 }
 
 interface CompiledDm {
@@ -140,7 +163,7 @@ export async function distillSubsetOrt(
       const v = Math.fround(velocity[i] * config.momentum + grad[i]);
       velocity[i] = v;
       const y = synthetic[i] - v * stepScale[i % c];
-      synthetic[i] = y < 0 ? 0 : y > 1 ? 1 : y;
+      synthetic[i] = Math.min(1, Math.max(0, y));
     }
     lap("update");
   }

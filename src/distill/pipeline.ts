@@ -8,7 +8,7 @@ import type { ReferenceLevel } from "../references/reference-set.js";
 import type { DmConfig, SubsetProblem } from "./dm.js";
 import { type LambdaScope, levelLambda, levelLr } from "./level-lambda.js";
 import { type DistillPlan, planDistillation, subsetSeed } from "./plan.js";
-import { createRunner } from "./pool.js";
+import { createRunner, type EngineSetting } from "./pool.js";
 
 export interface DistillConfig extends DmConfig {
   fanIns: number[];
@@ -42,6 +42,8 @@ export interface PipelineOptions {
   /** 0 = in this thread. */
   workers: number;
   backend?: BackendName;
+  /** tfjs (default) or ort, and ort's intra-op threads per worker. */
+  engine?: EngineSetting;
   /** Checkpoint file; none when absent. */
   checkpoint?: string;
   /** Continue from `checkpoint` when it exists and matches this run. */
@@ -147,7 +149,7 @@ export async function runDistillation(
     std: config.std,
     init: config.init,
   };
-  const runner = createRunner(options.workers, dm, options.backend ?? "wasm");
+  const runner = createRunner(options.workers, dm, options.backend ?? "wasm", options.engine);
   const state = new Map<number, { images: Float32Array; done: Uint8Array }>();
   const levels: ReferenceLevel[] = [];
   const stats: DistillOutput["stats"] = [];
