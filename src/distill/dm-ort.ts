@@ -70,9 +70,10 @@ async function compiled(
   classes: number,
   config: DmConfig,
   threads: number,
+  optimization: GraphOptimization,
 ): Promise<CompiledDm> {
   const repulsion = config.repulsion ?? "eq5";
-  const key = JSON.stringify([spec, classes, repulsion, threads]);
+  const key = JSON.stringify([spec, classes, repulsion, threads, optimization]);
   let entry = sessions.get(key);
   if (!entry) {
     entry = (async () => {
@@ -81,7 +82,7 @@ async function compiled(
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: "sequential",
-        graphOptimizationLevel: "all",
+        graphOptimizationLevel: optimization,
         extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
       return { graph, session };
@@ -98,9 +99,14 @@ export async function releaseDmSessions(): Promise<void> {
   for (const entry of all) await (await entry).session.release();
 }
 
+/** "all" adds onnxruntime's NCHWc layout rewrite of the convolutions to "extended". */
+export type GraphOptimization = "extended" | "all";
+
 export interface OrtDmOptions {
   /** onnxruntime intra-op threads (default 1). */
   threads?: number;
+  /** Default "all"; bench/distill-ort-step.ts compares the two. */
+  optimization?: GraphOptimization;
   /** Adds each iteration's milliseconds by phase: weights (JS init), run (ORT), update (SGD). */
   timing?: Record<"weights" | "run" | "update", number>;
 }
@@ -113,7 +119,13 @@ export async function distillSubsetOrt(
 ): Promise<SubsetResult> {
   const [h, w, c] = problem.shape;
   const spec = dmSpec(config, problem.shape);
-  const { graph, session } = await compiled(spec, problem.classes, config, options.threads ?? 1);
+  const { graph, session } = await compiled(
+    spec,
+    problem.classes,
+    config,
+    options.threads ?? 1,
+    options.optimization ?? "all",
+  );
   const count = problem.labels.length;
   const onehot = new Float32Array(count * problem.classes);
   problem.labels.forEach((label, i) => {

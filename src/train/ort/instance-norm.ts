@@ -26,8 +26,21 @@ export function instanceNorm(
   const axes = [2, 3];
   const c = x.shape[2];
   const affine = layer.affine ?? false;
+  const epsilon = layer.epsilon ?? 1e-5;
+  const trainsAffine = affine && (ctx.wants(`${path}.gamma`) || ctx.wants(`${path}.beta`));
+  if (!needDx && !trainsAffine) {
+    // Forward only (the real images' embedding): onnxruntime's fused kernel, one op.
+    const scale = affine
+      ? ctx.weight(`${path}.gamma`)
+      : g.float("in_ones", [c], new Float32Array(c).fill(1));
+    const bias = affine
+      ? ctx.weight(`${path}.beta`)
+      : g.float("in_zeros", [c], new Float32Array(c));
+    const y = g.op("InstanceNormalization", [x.name, scale, bias], { epsilon: { float: epsilon } }, `${path}.out`);
+    return { out: { name: y, shape: x.shape }, backward: () => undefined };
+  }
   const gamma = affine ? reshape(ctx, ctx.weight(`${path}.gamma`), [c, 1, 1], "in_gamma") : "";
-  const eps = g.float("in_eps", [], Float32Array.of(layer.epsilon ?? 1e-5));
+  const eps = g.float("in_eps", [], Float32Array.of(epsilon));
   const mean = g.op("ReduceMean", [x.name], { axes, keepdims: 1 }, "in_mean");
   const centred = g.op("Sub", [x.name, mean], {}, "in_centred");
   const variance = g.op(
