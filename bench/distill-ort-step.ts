@@ -48,9 +48,11 @@ const config = { iterations, width, ...DM_DEFAULTS, ...MNIST_NORMALIZATION };
 for (const threads of threadCounts) {
   await distillSubsetOrt(problem, { ...config, iterations: 2 }, { threads, optimization });
   const timing = { weights: 0, run: 0, update: 0 };
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await distillSubsetOrt(problem, config, { threads, timing, optimization });
   const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
   const per = (ms: number) => +(ms / iterations).toFixed(2);
   process.stdout.write(
     `${JSON.stringify({
@@ -61,6 +63,7 @@ for (const threads of threadCounts) {
       iterations,
       realImages: labels.length,
       msPerIteration: per(wall),
+      cpuMsPerIteration: per((used.user + used.system) / 1000),
       weightsMs: per(timing.weights),
       runMs: per(timing.run),
       updateMs: per(timing.update),

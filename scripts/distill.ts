@@ -16,6 +16,7 @@ import {
 } from "../src/distill/dm-ort.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
+import { MetricsLog, metricsPaths } from "../src/distill/metrics.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
 import { PlanError } from "../src/distill/plan.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
@@ -198,6 +199,8 @@ async function main() {
   const out = values.out;
   const checkpoint = `${out}.checkpoint`;
   const view = progressView();
+  const metricsFiles = metricsPaths(out);
+  const metrics = await MetricsLog.open(metricsFiles, values.resume);
   const skipped = fromLevel ?? 0;
   process.stderr.write(
     `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers, engine ${engineLine(values.engine, chosen, engine.threads)}\n`,
@@ -221,8 +224,11 @@ async function main() {
         resume: values.resume,
         checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
         stopAfter: number("stop-after", values["stop-after"], true, 1),
-        onProgress: (p) =>
-          view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
+        onProgress: (p) => {
+          const shifted = { ...p, level: p.level + skipped, levels: p.levels + skipped };
+          view.update(shifted);
+          metrics.progress(shifted);
+        },
         onLevel: (level, seconds) => view.level(level + skipped, seconds),
       },
     );
@@ -232,6 +238,8 @@ async function main() {
     throw error;
   }
   view.stop();
+  await metrics.flush();
+  await metrics.close();
   const wallSeconds = (Date.now() - started) / 1000;
   const levelStats = result.stats.map((s) => ({ ...s, level: s.level + skipped }));
 

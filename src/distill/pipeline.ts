@@ -36,6 +36,11 @@ export interface Progress {
   total: number;
   /** Finished in this process (for rates). */
   doneHere: number;
+  /** Seconds since this level started in this process. */
+  seconds?: number;
+  /** Mean Eq. 5 at the first and last iteration over this level's subsets computed here. */
+  meanFirstLoss?: number;
+  meanLastLoss?: number;
 }
 
 export interface PipelineOptions {
@@ -189,6 +194,7 @@ export async function runDistillation(
       let lastCheckpoint = Date.now();
       let firstLoss = 0;
       let lastLoss = 0;
+      let computedHere = 0;
       let stopped = false;
       options.onProgress?.({
         level: level.level,
@@ -234,12 +240,16 @@ export async function runDistillation(
           sinceCheckpoint++;
           firstLoss += result.firstLoss;
           lastLoss += result.lastLoss;
+          computedHere++;
           options.onProgress?.({
             level: level.level,
             levels: plan.levels.length,
             done,
             total: level.subsets,
             doneHere,
+            seconds: (Date.now() - started) / 1000,
+            meanFirstLoss: firstLoss / computedHere,
+            meanLastLoss: lastLoss / computedHere,
           });
           if (options.stopAfter !== undefined && doneHere >= options.stopAfter) stopped = true;
           const due =
