@@ -12,11 +12,12 @@ import {
   resolveDmEngine,
 } from "../src/distill/dm-ort.js";
 import { classStats, disposeStats, eq5Loss, type Repulsion } from "../src/distill/loss.js";
+import { runDistillation } from "../src/distill/pipeline.js";
 import { initBackend } from "../src/nn/backend.js";
 import { forward, type ParamTensors } from "../src/nn/forward.js";
 import { initWeights, rng } from "../src/nn/weights.js";
 import { buildDmGraph } from "../src/train/ort/dm-graph.js";
-import { toyProblem } from "./distill-helpers.js";
+import { toyData, toyProblem } from "./distill-helpers.js";
 
 before(() => initBackend("wasm", { quiet: true }));
 after(() => releaseDmSessions());
@@ -120,4 +121,29 @@ test("auto takes ort for the distillation ConvNet; tfjs stays selectable", () =>
   assert.deepEqual(resolveDmEngine("auto", config, [28, 28, 1]), { engine: "ort" });
   assert.deepEqual(resolveDmEngine("tfjs", config, [28, 28, 1]), { engine: "tfjs" });
   assert.deepEqual(resolveDmEngine("ort", config, [12, 12, 1]), { engine: "ort" });
+});
+
+test("on ORT, in-process and 2 worker threads give the same references", async () => {
+  const data = toyData(6, 4);
+  const pipeline = {
+    fanIns: [3, 2],
+    seed: 3,
+    iterations: 3,
+    width: 4,
+    lr: 1,
+    momentum: 0.5,
+    lambda: 19,
+    mean: [0.1307],
+    std: [0.3081],
+  };
+  const engine = { engine: "ort" as const, threads: 1 };
+  const inline = await runDistillation(data, pipeline, { workers: 0, engine });
+  const two = await runDistillation(data, pipeline, { workers: 2, engine });
+  assert.deepEqual(
+    two.levels.map((l) => l.images),
+    inline.levels.map((l) => l.images),
+  );
+  const tfjs = await runDistillation(data, pipeline, { workers: 0 });
+  const { diff } = maxDiff(inline.levels[1].images, tfjs.levels[1].images);
+  assert.ok(diff <= 1e-3, `ORT vs tfjs references: max diff ${diff}`);
 });
