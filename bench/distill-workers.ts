@@ -1,5 +1,6 @@
 // Level-1 distillation throughput with 1 and 2 worker threads on the `cpu` preset's subsets:
-// one JSON line per worker count, and the full five-level wall time it implies.
+// one JSON line per worker count, and the full five-level wall time it implies. --engine ort
+// runs one onnxruntime session per worker with --threads intra-op threads (workers 0: in-process).
 import { parseArgs } from "node:util";
 import { loadDataset } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
@@ -13,15 +14,23 @@ const { values } = parseArgs({
     subsets: { type: "string", default: "20" },
     iterations: { type: "string", default: "60" },
     width: { type: "string", default: "32" },
+    engine: { type: "string", default: "tfjs" },
+    threads: { type: "string", default: "1" },
   },
 });
 const workerCounts = values.workers.split(",").map(Number);
 const subsets = Number(values.subsets);
 const iterations = Number(values.iterations);
 const width = Number(values.width);
-if ([subsets, iterations, width, ...workerCounts].some((n) => !Number.isInteger(n) || n < 1)) {
+const threads = Number(values.threads);
+const engine = values.engine;
+if (
+  [subsets, iterations, width, threads].some((n) => !Number.isInteger(n) || n < 1) ||
+  workerCounts.some((n) => !Number.isInteger(n) || n < (engine === "ort" ? 0 : 1)) ||
+  (engine !== "tfjs" && engine !== "ort")
+) {
   process.stderr.write(
-    "bench/distill-workers: --workers, --subsets, --iterations, --width must be positive integers\n",
+    "bench/distill-workers: --workers (≥ 1; ≥ 0 on ort), --subsets, --iterations, --width, --threads must be positive integers, --engine tfjs|ort\n",
   );
   process.exit(2);
 }
@@ -52,6 +61,7 @@ const data = {
 const fullRunSubsetEquivalents = 600 + (100 * 60 + 20 * 50 + 4 * 50 + 40) / 100;
 for (const workers of workerCounts) {
   let wall = 0;
+  const cpu = process.cpuUsage();
   const out = await runDistillation(
     data,
     {
@@ -64,21 +74,27 @@ for (const workers of workerCounts) {
     },
     {
       workers,
+      engine: { engine, threads },
       onLevel: (level, seconds) => {
         if (level === 1) wall = seconds;
       },
     },
   );
   const done = out.levels[0].count / 10;
+  const used = process.cpuUsage(cpu);
   process.stdout.write(
     `${JSON.stringify({
       bench: "distill-level1",
+      engine,
       workers,
+      threadsPerSession: engine === "ort" ? threads : undefined,
       subsets: done,
       iterations,
       width,
       wallSeconds: +wall.toFixed(1),
       subsetsPerSecond: +(done / wall).toFixed(3),
+      // The whole process (worker threads included): load-independent, unlike the wall time.
+      cpuSecondsPerSubset: +((used.user + used.system) / 1e6 / done).toFixed(3),
       impliedFullRunMinutes: +((fullRunSubsetEquivalents * wall) / done / 60).toFixed(1),
     })}\n`,
   );
