@@ -115,10 +115,12 @@ if (values.profile) {
     }[];
     await rm(`/tmp/${file}`);
     const byOp = new Map<string, { us: number; nodes: number }>();
+    const byNode = new Map<string, number>();
     let total = 0;
     for (const e of events) {
       if (e.cat !== "Node" || !e.name.endsWith("_kernel_time")) continue;
       const op = e.args?.op_name ?? "?";
+      byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
       const entry = byOp.get(op) ?? { us: 0, nodes: 0 };
       entry.us += e.dur;
       entry.nodes++;
@@ -133,8 +135,15 @@ if (values.profile) {
         share: +(e.us / total).toFixed(3),
         kernelsPerRun: e.nodes / iterations,
       }));
+    const nodes = [...byNode.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([node, us]) => ({
+        node: node.replace(/_kernel_time$/, ""),
+        msPerRun: +(us / 1000 / iterations).toFixed(3),
+      }));
     process.stdout.write(
-      `${JSON.stringify({ bench: "distill-ort-profile", threads: 1, optimization, width, msPerRunInKernels: +(total / 1000 / iterations).toFixed(2), ops })}\n`,
+      `${JSON.stringify({ bench: "distill-ort-profile", topNodes: nodes, threads: 1, optimization, width, msPerRunInKernels: +(total / 1000 / iterations).toFixed(2), ops })}\n`,
     );
   }
 }

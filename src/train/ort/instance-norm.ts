@@ -36,7 +36,12 @@ export function instanceNorm(
     const bias = affine
       ? ctx.weight(`${path}.beta`)
       : g.float("in_zeros", [c], new Float32Array(c));
-    const y = g.op("InstanceNormalization", [x.name, scale, bias], { epsilon: { float: epsilon } }, `${path}.out`);
+    const y = g.op(
+      "InstanceNormalization",
+      [x.name, scale, bias],
+      { epsilon: { float: epsilon } },
+      `${path}.out`,
+    );
     return { out: { name: y, shape: x.shape }, backward: () => undefined };
   }
   const gamma = affine ? reshape(ctx, ctx.weight(`${path}.gamma`), [c, 1, 1], "in_gamma") : "";
