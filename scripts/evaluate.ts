@@ -3,7 +3,8 @@
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
-import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
+import { evaluateByAngle, evaluateSourceByAngle } from "../src/eval/evaluate-embedder.js";
+import { onnxEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 import { writeJsonAtomic } from "../src/util/atomic-write.js";
@@ -13,7 +14,7 @@ const flags = scriptFlags("evaluate");
 const fail: (message: string) => never = flags.fail;
 
 const USAGE =
-  "usage: evaluate.ts --embedder CKPT [--references FILE] [--data mnist] [--limit N] [--test-limit N] [--no-baselines] [--batch 256] [--out FILE]";
+  "usage: evaluate.ts --embedder CKPT|MODEL.onnx [--references FILE] [--data mnist] [--limit N] [--test-limit N] [--no-baselines] [--batch 256] [--out FILE]";
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -48,6 +49,10 @@ async function main() {
   const batch = positiveInt("batch", values.batch);
   const baselines = !values["no-baselines"];
 
+  if (values.embedder.endsWith(".onnx")) {
+    await evaluateOnnx(values.embedder, values, baselines, limit, testLimit, batch);
+    return;
+  }
   let inputs: Parameters<typeof evaluateByAngle>[0];
   try {
     const embedder = await loadEmbedder(values.embedder);
@@ -77,6 +82,55 @@ async function main() {
     embedderEpochs: inputs.embedder.epoch,
     references: values.references
       ? { file: values.references, version: inputs.references?.version }
+      : null,
+    data: values.data,
+    ...result,
+    seconds: (performance.now() - started) / 1000,
+  };
+  if (values.out) await writeJsonAtomic(values.out, report);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** --embedder FILE.onnx: the exported embedder on onnxruntime (same report, no epochs). */
+async function evaluateOnnx(
+  path: string,
+  values: { data: string; references?: string; out?: string },
+  baselines: boolean,
+  limit: number | undefined,
+  testLimit: number | undefined,
+  batch: number | undefined,
+) {
+  let source: Awaited<ReturnType<typeof onnxEmbedSource>>;
+  let test: Dataset;
+  let references: Awaited<ReturnType<typeof readReferenceSet>> | undefined;
+  let train: Dataset | undefined;
+  try {
+    source = await onnxEmbedSource(path, { batch });
+    const allTest = await loadDataset(values.data, "test");
+    test = testLimit ? take(allTest, testLimit) : allTest;
+    references = values.references ? await readReferenceSet(values.references) : undefined;
+    if (baselines) {
+      const allTrain = await loadDataset(values.data, "train");
+      train = limit ? take(allTrain, limit) : allTrain;
+    }
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const started = performance.now();
+  let result: Awaited<ReturnType<typeof evaluateSourceByAngle>>;
+  try {
+    result = await evaluateSourceByAngle(source, { test, references, train });
+  } catch (error) {
+    fail((error as Error).message);
+  } finally {
+    await source.close();
+  }
+  const report = {
+    embedder: path,
+    model: source.name,
+    embedderEpochs: null,
+    references: values.references
+      ? { file: values.references, version: references?.version }
       : null,
     data: values.data,
     ...result,
