@@ -1,6 +1,9 @@
 // Distribution matching on onnxruntime against tfjs: the DM graph's Eq. 5 and its gradient with
 // respect to the synthetic images (both repulsions), and whole subsets distilled on both engines.
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
@@ -12,7 +15,7 @@ import {
   resolveDmEngine,
 } from "../src/distill/dm-ort.js";
 import { classStats, disposeStats, eq5Loss, type Repulsion } from "../src/distill/loss.js";
-import { runDistillation } from "../src/distill/pipeline.js";
+import { DistillInterrupted, runDistillation } from "../src/distill/pipeline.js";
 import { initBackend } from "../src/nn/backend.js";
 import { forward, type ParamTensors } from "../src/nn/forward.js";
 import { initWeights, rng } from "../src/nn/weights.js";
@@ -146,4 +149,42 @@ test("on ORT, in-process and 2 worker threads give the same references", async (
   const tfjs = await runDistillation(data, pipeline, { workers: 0 });
   const { diff } = maxDiff(inline.levels[1].images, tfjs.levels[1].images);
   assert.ok(diff <= 1e-3, `ORT vs tfjs references: max diff ${diff}`);
+});
+
+test("a checkpoint resumes on the engine it started on, and is refused on the other", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-dm-ort-"));
+  try {
+    const data = toyData(6, 9);
+    const pipeline = { ...config, fanIns: [3, 2], seed: 5, iterations: 2 };
+    const engine = { engine: "ort" as const, threads: 1 };
+    const checkpoint = join(dir, "run.checkpoint");
+    const whole = await runDistillation(data, pipeline, { workers: 0, engine });
+    await assert.rejects(
+      runDistillation(data, pipeline, {
+        workers: 0,
+        engine,
+        checkpoint,
+        checkpointEvery: 1,
+        stopAfter: 1,
+      }),
+      DistillInterrupted,
+    );
+    await assert.rejects(
+      runDistillation(data, pipeline, { workers: 0, checkpoint, resume: true }),
+      /another run \(different data, config or engine\)/,
+    );
+    const resumed = await runDistillation(data, pipeline, {
+      workers: 0,
+      engine,
+      checkpoint,
+      resume: true,
+    });
+    assert.ok(resumed.restored > 0);
+    assert.deepEqual(
+      resumed.levels.map((l) => l.images),
+      whole.levels.map((l) => l.images),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -85,8 +85,10 @@ export class DistillInterrupted extends Error {
 const CHECKPOINT_FORMAT = "cgnn-distill-checkpoint/1";
 
 /** sha256 of the data and config: a checkpoint only resumes the very same run. */
-export function runKey(data: DistillData, config: DistillConfig): string {
+export function runKey(data: DistillData, config: DistillConfig, engine = "tfjs"): string {
   const hash = createHash("sha256");
+  // Engines agree only up to float rounding: a resumed run stays on the engine it started on.
+  if (engine !== "tfjs") hash.update(`engine:${engine}`);
   hash.update(JSON.stringify({ name: data.name, shape: data.shape, classes: data.classes }));
   hash.update(new Uint8Array(data.images.buffer, data.images.byteOffset, data.images.byteLength));
   hash.update(data.labels);
@@ -113,7 +115,7 @@ async function loadCheckpoint(path: string, key: string, plan: DistillPlan): Pro
   }
   if (metadata.key !== key) {
     throw new Error(
-      `${path}: checkpoint belongs to another run (different data or config); remove it or drop --resume`,
+      `${path}: checkpoint belongs to another run (different data, config or engine); remove it or drop --resume`,
     );
   }
   const restored: Restored = { done: new Map(), count: 0 };
@@ -138,7 +140,7 @@ export async function runDistillation(
   const [h, w, c] = data.shape;
   const size = h * w * c;
   const plan = planDistillation(data.labels, classes, config.fanIns, config.seed);
-  const key = runKey(data, config);
+  const key = runKey(data, config, options.engine?.engine);
   const restored =
     options.checkpoint && options.resume
       ? await loadCheckpoint(options.checkpoint, key, plan)
