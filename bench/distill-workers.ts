@@ -1,12 +1,13 @@
 // Level-1 distillation throughput with 1 and 2 worker threads on the `cpu` preset's subsets:
-// one JSON line per worker count, and the full five-level wall time it implies.
+// one JSON line per worker count, and the full five-level wall time it implies. --engine ort
+// runs one onnxruntime session per worker with --threads intra-op threads.
 import { loadDataset } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { runDistillation } from "../src/distill/pipeline.js";
 import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initBackend } from "../src/nn/backend.js";
 import { runScript } from "../src/util/cli.js";
-import { int, list, readFlags } from "../src/util/flags.js";
+import { choice, int, list, readFlags } from "../src/util/flags.js";
 
 const FLAGS = {
   workers: list({ kind: "int", min: 1 }, "worker-thread counts, one line each", {
@@ -15,6 +16,8 @@ const FLAGS = {
   subsets: int("level-1 subsets distilled per count", { default: 20, min: 1 }),
   iterations: int("iterations per subset", { default: 60, min: 1 }),
   width: int("ConvNet width", { default: 32, min: 1 }),
+  engine: choice(["tfjs", "ort"], "the distribution-matching engine", { default: "tfjs" }),
+  threads: int("onnxruntime intra-op threads per session (--engine ort)", { default: 1, min: 1 }),
 };
 
 const SCRIPT = {
@@ -25,7 +28,7 @@ const SCRIPT = {
 
 runScript("bench/distill-workers", async () => {
   const values = readFlags(SCRIPT, FLAGS);
-  const { subsets, iterations, width } = values;
+  const { subsets, iterations, width, engine, threads } = values;
   const workerCounts = values.workers;
   await initBackend("wasm", { quiet: true });
   const mnist = await loadDataset("mnist", "train");
@@ -54,6 +57,7 @@ runScript("bench/distill-workers", async () => {
   const fullRunSubsetEquivalents = 600 + (100 * 60 + 20 * 50 + 4 * 50 + 40) / 100;
   for (const workers of workerCounts) {
     let wall = 0;
+    const cpu = process.cpuUsage();
     const out = await runDistillation(
       data,
       {
@@ -66,21 +70,27 @@ runScript("bench/distill-workers", async () => {
       },
       {
         workers,
+        engine: { engine, threads },
         onLevel: (level, seconds) => {
           if (level === 1) wall = seconds;
         },
       },
     );
     const done = out.levels[0].count / 10;
+    const used = process.cpuUsage(cpu);
     process.stdout.write(
       `${JSON.stringify({
         bench: "distill-level1",
+        engine,
         workers,
+        threadsPerSession: engine === "ort" ? threads : undefined,
         subsets: done,
         iterations,
         width,
         wallSeconds: +wall.toFixed(1),
         subsetsPerSecond: +(done / wall).toFixed(3),
+        // The whole process (worker threads included): load-independent, unlike the wall time.
+        cpuSecondsPerSubset: +((used.user + used.system) / 1e6 / done).toFixed(3),
         impliedFullRunMinutes: +((fullRunSubsetEquivalents * wall) / done / 60).toFixed(1),
       })}\n`,
     );

@@ -1,18 +1,24 @@
 // What /taylornet/coefficients costs and how exact it is: the served TaylorNet's coefficients read by
 // central differences at step h, h/2 and 2h (the O(h²) error shows as the change), as JSON lines.
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
 import { probeCoefficients } from "../src/analysis/probe-coefficients.js";
 import { createInferenceEngine } from "../src/inference/inference.js";
 import { readManifest } from "../src/models/manifest.js";
+import { number, readFlagsOrExit, string } from "../src/util/flags.js";
 
-const { values } = parseArgs({
-  options: {
-    "models-dir": { type: "string", default: "models" },
-    model: { type: "string", default: "taylornet-mnist7" },
-    step: { type: "string", default: "0.05" },
+const values = readFlagsOrExit(
+  "bench/taylornet-coefficients",
+  {
+    usage: "tsx bench/taylornet-coefficients.ts [--models-dir models] [--model NAME] [--step 0.05]",
+    summary:
+      "The served TaylorNet's coefficients by probing, at step h, h/2 and 2h: time and truncation error (JSON lines).",
   },
-});
+  {
+    "models-dir": string("the models folder", { default: "models", arg: "DIR" }),
+    model: string("the classifier's name in the manifest", { default: "taylornet-mnist7" }),
+    step: number("finite-difference step h", { default: 0.05, above: 0 }),
+  },
+);
 
 function maxAbs(a: Float64Array): number {
   let m = 0;
@@ -40,7 +46,7 @@ async function main() {
   });
   const [h, w, c] = engine.inputShape;
   const run = (batch: Float32Array, n: number) => engine.run(batch, n);
-  const step = Number(values.step);
+  const { step } = values;
   const read = async (s: number) => {
     const started = performance.now();
     const result = await probeCoefficients(run, h * w * c, engine.outputDim, { step: s });

@@ -9,8 +9,10 @@ import type { Dataset } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { type DistillConfig, DistillInterrupted } from "../src/distill/distill-config.js";
+import { DM_ENGINES, engineLine, ortThreads, resolveDmEngine } from "../src/distill/dm-ort.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
+import { MetricsLog, metricsPaths } from "../src/distill/metrics.js";
 import { runDistillation } from "../src/distill/pipeline.js";
 import { PlanError } from "../src/distill/plan.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
@@ -66,7 +68,14 @@ const FLAGS = {
   embedder: string("the manifest's embedder model to pair the set with (with --manifest)", {
     arg: "NAME",
   }),
-  backend: choice(BACKENDS, "tfjs backend", { default: "wasm" }),
+  backend: choice(BACKENDS, "tfjs backend (--engine tfjs)", { default: "wasm" }),
+  engine: choice(
+    DM_ENGINES,
+    "distribution matching on onnxruntime or tfjs (auto: ort when it can)",
+    {
+      default: "auto",
+    },
+  ),
   ...FOLDER_FLAGS,
 };
 
@@ -176,13 +185,18 @@ async function main() {
     ...(values.init === "mean" ? { init: "mean" as const } : {}),
   };
   const backend = values.backend;
+  const chosen = await input(() =>
+    resolveDmEngine(values.engine, config, [data.height, data.width, data.channels]),
+  );
+  const engine = { engine: chosen.engine, threads: ortThreads(workers) };
   await initBackend(backend);
   const out = values.out;
   const checkpoint = `${out}.checkpoint`;
   const view = progressView();
+  const metrics = await MetricsLog.open(metricsPaths(out), values.resume);
   const skipped = fromLevel ?? 0;
   process.stderr.write(
-    `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers\n`,
+    `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers, engine ${engineLine(values.engine, chosen, engine.threads)}\n`,
   );
   const interrupt = abortOnSigint(
     "distill",
@@ -202,12 +216,16 @@ async function main() {
       {
         workers,
         backend,
+        engine,
         checkpoint,
         resume: values.resume,
         checkpointSeconds: values["checkpoint-seconds"],
         signal: interrupt.signal,
-        onProgress: (p) =>
-          view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
+        onProgress: (p) => {
+          const shifted = { ...p, level: p.level + skipped, levels: p.levels + skipped };
+          view.update(shifted);
+          metrics.progress(shifted);
+        },
         onLevel: (level, seconds) => view.level(level + skipped, seconds),
       },
     );
@@ -225,6 +243,8 @@ async function main() {
     interrupt.dispose();
   }
   view.stop();
+  await metrics.flush();
+  await metrics.close();
   const wallSeconds = (Date.now() - started) / 1000;
   const levelStats = result.stats.map((s) => ({ ...s, level: s.level + skipped }));
 
@@ -249,6 +269,7 @@ async function main() {
       package: await packageVersion(),
       command,
       backend,
+      engine: engine.engine,
       workers,
       wallSeconds,
       levelSeconds: levelStats.map((s) => ({ level: s.level, seconds: s.seconds })),

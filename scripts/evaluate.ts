@@ -4,7 +4,8 @@ import { type Dataset, take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
-import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
+import { evaluateByAngle, evaluateSourceByAngle } from "../src/eval/evaluate-embedder.js";
+import { onnxEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 import { writeJsonAtomic } from "../src/util/atomic-write.js";
@@ -13,7 +14,13 @@ import { boolean, int, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
 const FLAGS = {
-  embedder: string("the embedder checkpoint", { required: true, arg: "FILE" }),
+  embedder: string(
+    "the embedder: a trainer checkpoint, or an exported MODEL.onnx (run on onnxruntime)",
+    {
+      required: true,
+      arg: "FILE",
+    },
+  ),
   references: string("the distilled reference set to score, level by level", { arg: "FILE" }),
   data: string("mnist, fashion, cifar10, idx:DIR or folder:DIR", { default: "mnist" }),
   limit: int("baselines: use the first N training images", { min: 1 }),
@@ -38,6 +45,10 @@ async function main() {
   if (values.out !== undefined)
     await checkWritableOutput(values.out, { flag: "out", kind: "file" });
 
+  if (values.embedder.endsWith(".onnx")) {
+    await evaluateOnnx(values, baselines, limit, testLimit, batch);
+    return;
+  }
   const inputs: Parameters<typeof evaluateByAngle>[0] = await input(async () => {
     const embedder = await loadEmbedder(values.embedder);
     const allTest = await loadDataset(values.data, "test", { folder: folderOptions(values) });
@@ -68,6 +79,47 @@ async function main() {
   };
   if (values.out) await writeJsonAtomic(values.out, report);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** --embedder FILE.onnx: the exported embedder on onnxruntime (same report, no epochs). */
+async function evaluateOnnx(
+  values: ReturnType<typeof readFlags<typeof FLAGS>>,
+  baselines: boolean,
+  limit: number | undefined,
+  testLimit: number | undefined,
+  batch: number,
+) {
+  const folder = folderOptions(values);
+  const source = await input(onnxEmbedSource(values.embedder, { batch }));
+  try {
+    const { test, references, train } = await input(async () => {
+      const allTest = await loadDataset(values.data, "test", { folder });
+      const references = values.references ? await readReferenceSet(values.references) : undefined;
+      let train: Dataset | undefined;
+      if (baselines) {
+        const allTrain = await loadDataset(values.data, "train", { folder });
+        train = limit ? take(allTrain, limit) : allTrain;
+      }
+      return { test: testLimit ? take(allTest, testLimit) : allTest, references, train };
+    });
+    const started = performance.now();
+    const result = await input(() => evaluateSourceByAngle(source, { test, references, train }));
+    const report = {
+      embedder: values.embedder,
+      model: source.name,
+      embedderEpochs: null,
+      references: values.references
+        ? { file: values.references, version: references?.version }
+        : null,
+      data: values.data,
+      ...result,
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (values.out) await writeJsonAtomic(values.out, report);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await source.close();
+  }
 }
 
 runScript("evaluate", main);

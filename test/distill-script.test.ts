@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadDataset } from "../src/data/load.js";
+import { ortThreads } from "../src/distill/dm-ort.js";
 import { runDistillation } from "../src/distill/pipeline.js";
 import { sha256File } from "../src/models/manifest.js";
 import { initBackend } from "../src/nn/backend.js";
@@ -59,7 +60,8 @@ async function uninterrupted() {
       mean: [0.1307],
       std: [0.3081],
     },
-    { workers: 0 },
+    // The script's default engine (auto → ort) with its in-process thread count.
+    { workers: 0, engine: { engine: "ort", threads: ortThreads(0) } },
   );
 }
 
@@ -152,6 +154,19 @@ test("a killed distillation resumes to the same references as an uninterrupted o
     const md = await readFile(join(dir, "killed", "refs.similarity.md"), "utf8");
     assert.match(md, /\| L3 \| 1 \| — \|/);
     assert.ok(await exists(join(dir, "killed", "refs.fig9.png")));
+    assert.match(log2, /engine ort \(auto, \d intra-op threads? per session\)/);
+    const rows = (await readFile(join(dir, "killed", "refs.metrics.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.deepEqual([...new Set(rows.map((r) => r.level))], [1, 2, 3]);
+    assert.ok(rows.every((r) => Number.isFinite(r.meanLastLoss) && r.done <= r.total));
+    assert.deepEqual(
+      rows.filter((r) => r.done === r.total).map((r) => r.level),
+      [1, 2, 3],
+    );
+    const png = await readFile(join(dir, "killed", "refs.curves.png"));
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
 
     const upper = join(dir, "upper", "refs.safetensors");
     const [code3, log3] = await distill([
@@ -184,6 +199,9 @@ test("bad flags end with one clear line and exit code 2", async () => {
     distill(["--workers=-1"]).done,
     distill(["--workers=0"]).done,
   ]);
+  const [code4, log4] = await distill(["--engine=gpu"]).done;
+  assert.equal(code4, 2);
+  assert.match(log4, /^distill: --engine must be one of auto, tfjs, ort, got "gpu"\n$/);
   assert.equal(code, 2);
   assert.match(log, /^distill: --config must be one of quick, cpu, paper, got "huge"\n$/);
   assert.equal(code2, 2);

@@ -6,10 +6,12 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
-import { evaluateByAngle } from "../src/eval/evaluate-embedder.js";
+import { evaluateByAngle, evaluateSourceByAngle } from "../src/eval/evaluate-embedder.js";
+import { onnxEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { resnetSpec } from "../src/nn/resnet.js";
 import { initWeights } from "../src/nn/weights.js";
+import { writeOnnxModel } from "../src/onnx/export.js";
 import type { ReferenceSet } from "../src/references/reference-set.js";
 import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { rng } from "../src/util/random.js";
@@ -124,6 +126,40 @@ test("evaluateByAngle reports every level and both baselines, and checks shapes"
   assert.equal(result.testImages, 12);
   const wrong = { ...test, height: 4, width: 16 };
   assert.throws(() => evaluateByAngle({ embedder, test: wrong }), /takes 8×8×1/);
+});
+
+test("an exported ONNX embedder scores the same as its checkpoint on tfjs", async () => {
+  const embedder = await loadEmbedder(checkpoint);
+  const onnxPath = join(dir, "embedder.onnx");
+  await writeOnnxModel(onnxPath, embedder.spec, embedder.weights, { role: "embedder" });
+  const train = bands(30, 4);
+  const test = bands(15, 5);
+  const d = bands(6, 6);
+  const references: ReferenceSet = {
+    version: "synthetic",
+    classes: ["l", "m", "r"],
+    height: 8,
+    width: 8,
+    channels: 1,
+    provenance: {},
+    levels: [{ level: 1, images: d.images, labels: d.labels, count: 6 }],
+  };
+  const expected = evaluateByAngle({ embedder, test, references, train });
+  const source = await onnxEmbedSource(onnxPath, { batch: 4, threads: 1 });
+  try {
+    assert.deepEqual(source.input, [8, 8, 1]);
+    assert.equal(source.dim, embedder.dim);
+    const actual = await evaluateSourceByAngle(source, { test, references, train });
+    assert.deepEqual(actual.accuracy, expected.accuracy);
+    assert.equal(actual.classMean?.accuracy, expected.classMean?.accuracy);
+    assert.equal(actual.nearestNeighbour?.accuracy, expected.nearestNeighbour?.accuracy);
+    await assert.rejects(
+      evaluateSourceByAngle(source, { test: { ...test, height: 4, width: 16 } }),
+      /takes 8×8×1/,
+    );
+  } finally {
+    await source.close();
+  }
 });
 
 test("evaluate.ts ends bad flags and missing files with one line and exit code 2", () => {

@@ -3,9 +3,9 @@ import { svgToPng } from "../data/image-encode.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { type DistanceRow, LEVELS, type QuadraticWeight } from "./quadratic.js";
 
-const COLORS = ["#4575b4", "#91bfdb", "#fee090", "#fc8d59", "#d73027"];
+export const COLORS = ["#4575b4", "#91bfdb", "#fee090", "#fc8d59", "#d73027"];
 
-interface Panel {
+export interface Panel {
   x: number;
   y: number;
   w: number;

@@ -22,8 +22,10 @@ export interface Restored {
 }
 
 /** sha256 of the data and config: a checkpoint only resumes the very same run. */
-export function runKey(data: DistillData, config: DistillConfig): string {
+export function runKey(data: DistillData, config: DistillConfig, engine = "tfjs"): string {
   const hash = createHash("sha256");
+  // Engines agree only up to float rounding: a resumed run stays on the engine it started on.
+  if (engine !== "tfjs") hash.update(`engine:${engine}`);
   hash.update(JSON.stringify({ name: data.name, shape: data.shape, classes: data.classes }));
   hash.update(new Uint8Array(data.images.buffer, data.images.byteOffset, data.images.byteLength));
   hash.update(data.labels);
@@ -50,7 +52,7 @@ export async function loadDistillCheckpoint(
   }
   if (metadata.key !== key) {
     throw new Error(
-      `${path}: checkpoint belongs to another run (different data or config); remove it or drop --resume`,
+      `${path}: checkpoint belongs to another run (different data, config or engine); remove it or drop --resume`,
     );
   }
   const restored: Restored = { done: new Map(), count: 0 };

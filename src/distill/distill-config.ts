@@ -5,6 +5,7 @@ import type { ReferenceLevel } from "../references/reference-set.js";
 import type { DmConfig } from "./dm.js";
 import type { LambdaScope } from "./level-lambda.js";
 import type { DistillPlan } from "./plan.js";
+import type { EngineSetting } from "./pool.js";
 
 export interface DistillConfig extends DmConfig {
   fanIns: number[];
@@ -32,12 +33,19 @@ export interface Progress {
   total: number;
   /** Finished in this process (for rates). */
   doneHere: number;
+  /** Seconds since this level started in this process. */
+  seconds?: number;
+  /** Mean Eq. 5 at the first and last iteration over this level's subsets computed here. */
+  meanFirstLoss?: number;
+  meanLastLoss?: number;
 }
 
 export interface PipelineOptions {
   /** 0 = in this thread. */
   workers: number;
   backend?: BackendName;
+  /** tfjs (default) or ort, and ort's intra-op threads per worker. */
+  engine?: EngineSetting;
   /** Checkpoint file; none when absent. */
   checkpoint?: string;
   /** Continue from `checkpoint` when it exists and matches this run. */

@@ -122,6 +122,8 @@ async function distilSubsets(
   let done = level.subsets - todo.length;
   let firstLoss = 0;
   let lastLoss = 0;
+  let computedHere = 0;
+  const started = Date.now();
   const clock = checkpointClock(options);
   const report = () =>
     options.onProgress?.({
@@ -130,6 +132,10 @@ async function distilSubsets(
       done,
       total: level.subsets,
       doneHere: run.doneHere,
+      seconds: (Date.now() - started) / 1000,
+      ...(computedHere > 0
+        ? { meanFirstLoss: firstLoss / computedHere, meanLastLoss: lastLoss / computedHere }
+        : {}),
     });
   report();
   const inFlight = new Set<Promise<void>>();
@@ -143,6 +149,7 @@ async function distilSubsets(
       run.doneHere++;
       firstLoss += result.firstLoss;
       lastLoss += result.lastLoss;
+      computedHere++;
       report();
       if (clock.tick() && done < level.subsets) {
         run.checkpoints.save().catch(() => undefined); // a failed write fails the level-end one
@@ -217,7 +224,7 @@ export async function runDistillation(
 ): Promise<DistillOutput> {
   const classes = data.classes.length;
   const plan = planDistillation(data.labels, classes, config.fanIns, config.seed);
-  const key = runKey(data, config);
+  const key = runKey(data, config, options.engine?.engine);
   const restored =
     options.checkpoint && options.resume
       ? await loadDistillCheckpoint(options.checkpoint, key, plan)
@@ -228,7 +235,12 @@ export async function runDistillation(
     config,
     options,
     plan,
-    runner: createRunner(options.workers, dmSettings(config), options.backend ?? "wasm"),
+    runner: createRunner(
+      options.workers,
+      dmSettings(config),
+      options.backend ?? "wasm",
+      options.engine,
+    ),
     checkpoints: CheckpointWriter.forRun(options.checkpoint, key, config, state, [
       classes,
       ...data.shape,

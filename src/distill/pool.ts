@@ -4,12 +4,33 @@ import type { Worker } from "node:worker_threads";
 import { activeBackend, type BackendName, initBackend } from "../nn/backend.js";
 import { spawnModuleWorker } from "../util/spawn-worker.js";
 import { type DmConfig, distillSubset, type SubsetProblem, type SubsetResult } from "./dm.js";
+import type { DmEngine } from "./dm-ort.js";
+
+/** Which engine distils a subset and, on ort, with how many intra-op threads per session. */
+export interface EngineSetting {
+  engine: DmEngine;
+  threads: number;
+}
+
+const TFJS: EngineSetting = { engine: "tfjs", threads: 1 };
+
+/** One subset on the chosen engine (ort's module loads only when used). */
+export async function distillOn(
+  setting: EngineSetting,
+  problem: SubsetProblem,
+  config: DmConfig,
+): Promise<SubsetResult> {
+  if (setting.engine === "tfjs") return distillSubset(problem, config);
+  const { distillSubsetOrt } = await import("./dm-ort.js");
+  return distillSubsetOrt(problem, config, { threads: setting.threads });
+}
 
 export interface WorkerRequest {
   id: number;
   backend: string;
   problem: SubsetProblem;
   config: DmConfig;
+  setting: EngineSetting;
 }
 
 export type WorkerReply =
@@ -25,11 +46,14 @@ class InProcessRunner implements SubsetRunner {
   constructor(
     private readonly config: DmConfig,
     private readonly backend: BackendName,
+    private readonly setting: EngineSetting,
   ) {}
   async run(problem: SubsetProblem): Promise<SubsetResult> {
-    if (activeBackend()?.name !== this.backend) await initBackend(this.backend, { quiet: true });
+    if (this.setting.engine === "tfjs" && activeBackend()?.name !== this.backend) {
+      await initBackend(this.backend, { quiet: true });
+    }
     await new Promise((r) => setImmediate(r));
-    return distillSubset(problem, this.config);
+    return distillOn(this.setting, problem, this.config);
   }
   async close(): Promise<void> {}
 }
@@ -49,6 +73,7 @@ class WorkerRunner implements SubsetRunner {
     count: number,
     private readonly config: DmConfig,
     private readonly backend: BackendName,
+    private readonly setting: EngineSetting,
   ) {
     for (let i = 0; i < count; i++) {
       const worker = spawnModuleWorker(new URL("./worker.ts", import.meta.url));
@@ -96,7 +121,13 @@ class WorkerRunner implements SubsetRunner {
     const id = this.nextId++;
     return new Promise((ok, fail) => {
       this.pending.set(id, { ok, fail });
-      const request: WorkerRequest = { id, backend: this.backend, problem, config: this.config };
+      const request: WorkerRequest = {
+        id,
+        backend: this.backend,
+        problem,
+        config: this.config,
+        setting: this.setting,
+      };
       worker.postMessage(request);
     });
   }
@@ -106,13 +137,17 @@ class WorkerRunner implements SubsetRunner {
   }
 }
 
-/** workers = 0 runs in this thread; otherwise that many worker threads. */
+/**
+ * workers = 0 runs in this thread; otherwise that many worker threads. On ort each thread runs
+ * one session with `setting.threads` intra-op threads.
+ */
 export function createRunner(
   workers: number,
   config: DmConfig,
   backend: BackendName,
+  setting: EngineSetting = TFJS,
 ): SubsetRunner {
   return workers === 0
-    ? new InProcessRunner(config, backend)
-    : new WorkerRunner(workers, config, backend);
+    ? new InProcessRunner(config, backend, setting)
+    : new WorkerRunner(workers, config, backend, setting);
 }

@@ -23,7 +23,7 @@ export interface EvaluationResult extends AngleReport {
 }
 
 function checkCompatible(
-  embedder: Embedder,
+  embedder: Pick<Embedder, "spec">,
   what: string,
   d: { height: number; width: number; channels: number },
 ) {
@@ -33,6 +33,56 @@ function checkCompatible(
       `${what} is ${d.height}×${d.width}×${d.channels}, but the embedder ${embedder.spec.name} takes ${h}×${w}×${c}`,
     );
   }
+}
+
+/** An embedder behind an asynchronous function, such as an exported ONNX model on onnxruntime. */
+export interface EmbedSource {
+  name: string;
+  input: [number, number, number];
+  dim: number;
+  embed(images: Float32Array, count: number): Promise<Float32Array>;
+}
+
+/** evaluateByAngle for an EmbedSource: the same checks, the same report. */
+export async function evaluateSourceByAngle(
+  source: EmbedSource,
+  inputs: Omit<EvaluationInputs, "embedder" | "batch">,
+): Promise<EvaluationResult> {
+  const { test, references, train } = inputs;
+  const shaped = { spec: { name: source.name, input: source.input } } as Pick<Embedder, "spec">;
+  checkCompatible(shaped, `test set ${test.name}`, test);
+  if (references) {
+    checkCompatible(shaped, `reference set ${references.version}`, references);
+    if (references.classes.length !== test.classes.length) {
+      throw new Error(
+        `reference set has ${references.classes.length} classes, test set ${test.classes.length}`,
+      );
+    }
+  }
+  if (train) checkCompatible(shaped, `training set ${train.name}`, train);
+  const started = performance.now();
+  const testEmb = { embeddings: await source.embed(test.images, test.count), labels: test.labels };
+  const levels: (LabelledEmbeddings & { level: number })[] = [];
+  for (const l of [...(references?.levels ?? [])].sort((a, b) => a.level - b.level)) {
+    levels.push({
+      level: l.level,
+      embeddings: await source.embed(l.images, l.count),
+      labels: l.labels,
+    });
+  }
+  const trainEmb = train
+    ? { embeddings: await source.embed(train.images, train.count), labels: train.labels }
+    : undefined;
+  const embedSeconds = (performance.now() - started) / 1000;
+  const report = angleReport({
+    dim: source.dim,
+    classes: test.classes.length,
+    test: testEmb,
+    levels,
+    train: trainEmb,
+  });
+  const accuracy = Object.fromEntries(report.levels.map((l) => [`L${l.level}`, l.accuracy]));
+  return { ...report, accuracy, dim: source.dim, embedSeconds };
 }
 
 export function evaluateByAngle(inputs: EvaluationInputs): EvaluationResult {

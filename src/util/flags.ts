@@ -1,7 +1,7 @@
 // One declarative flag table per script: from it come the typed values, the generated --help,
 // one wording for every bad value and one exit code (2) for usage errors (see cli.ts).
 import { parseArgs } from "node:util";
-import { CliError } from "./cli.js";
+import { CliError, failure } from "./cli.js";
 import { helpText } from "./flag-help.js";
 import {
   describe,
@@ -140,4 +140,19 @@ export function readFlags<const T extends FlagTable>(
     process.exit(0);
   }
   return parseFlags(table, argv);
+}
+
+/** readFlags for a script whose body runs at the top level: a usage error prints `name: message` and exits 2. */
+export function readFlagsOrExit<const T extends FlagTable>(
+  name: string,
+  script: { usage: string; summary: string },
+  table: T,
+): FlagValues<T> {
+  try {
+    return readFlags(script, table);
+  } catch (error) {
+    const { code, text } = failure(name, error);
+    process.stderr.write(text);
+    process.exit(code);
+  }
 }

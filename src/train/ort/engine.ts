@@ -7,6 +7,12 @@ import type { GradientEngine } from "../engine.js";
 import type { Batch, BatchStats, StepModel, StepResult } from "../step.js";
 import { buildGradGraph, type GradGraph, type GradGraphOptions } from "./grad-graph.js";
 
+/**
+ * onnxruntime itself, for the other training-side graphs (the distillation step): imported here,
+ * after the telemetry switch, so that no other training module imports it.
+ */
+export { ort };
+
 export interface OrtEngineOptions extends GradGraphOptions {
   /** onnxruntime intra-op threads (default 1). */
   threads?: number;

@@ -21,6 +21,8 @@ export interface GradContext {
   g: GraphBuilder;
   /** The graph input that carries a parameter (spec layout). */
   weight(name: string): string;
+  /** Whether the gradient of a parameter is wanted (emitters skip building the others). */
+  wants(name: string): boolean;
   /** Records the gradient of a parameter (spec layout); ignored for frozen ones. */
   grad(name: string, value: string): void;
   batchStats(path: string, mean: string, variance: string): void;

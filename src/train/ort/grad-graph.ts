@@ -15,6 +15,7 @@ import {
   sumAll,
   type Value,
 } from "./grad-context.js";
+import { instanceNorm } from "./instance-norm.js";
 import {
   avgPool,
   batchNorm,
@@ -33,6 +34,7 @@ export const SUPPORTED_LAYERS = [
   "conv2d",
   "cg",
   "batchNorm",
+  "instanceNorm",
   "flatten",
   "dense",
   "relu",
@@ -104,6 +106,8 @@ function emitLayer(
       return cg(ctx, layer, x, out, path, needDx);
     case "batchNorm":
       return batchNorm(ctx, layer, x, path, needDx);
+    case "instanceNorm":
+      return instanceNorm(ctx, layer, x, path, needDx);
     case "flatten":
       return flatten(ctx, x, needDx);
     case "dense":
@@ -165,6 +169,26 @@ function emitSequence(
   };
 }
 
+/**
+ * A whole layer list on `input` (NCHW) with its backward, for graphs other than the training
+ * step (the distillation loss): parameters in `trainable` get gradients through ctx.grad.
+ */
+export function emitNetwork(
+  ctx: GradContext,
+  layers: LayerSpec[],
+  input: Value,
+  trainable: string[],
+  needDx: boolean,
+  options: LayerOptions = { convWeightGrad: "im2col" },
+): LayerResult {
+  const emitter: Emitter = {
+    ctx,
+    options,
+    trains: (path) => trainable.some((n) => n.startsWith(`${path}.`)),
+  };
+  return emitSequence(emitter, layers, input, "", needDx);
+}
+
 export function buildGradGraph(
   spec: ModelSpec,
   classes: number,
@@ -198,6 +222,7 @@ export function buildGradGraph(
       result.weights[name] = { input, shape: info.shape };
       return input;
     },
+    wants: (name) => wanted.has(name),
     grad(name, value) {
       if (!wanted.has(name)) return;
       const shape = params.get(name)?.shape ?? [];

@@ -172,8 +172,10 @@ export function conv2d(
   return {
     out: { name: y, shape: outShape },
     backward: (dy) => {
-      if (hasBias) ctx.grad(`${path}.bias`, reduceSum(ctx, dy, [0, 2, 3]));
-      ctx.grad(`${path}.kernel`, weightGrad(dy));
+      if (hasBias && ctx.wants(`${path}.bias`)) {
+        ctx.grad(`${path}.bias`, reduceSum(ctx, dy, [0, 2, 3]));
+      }
+      if (ctx.wants(`${path}.kernel`)) ctx.grad(`${path}.kernel`, weightGrad(dy));
       return needDx ? inputGrad(dy) : undefined;
     },
   };

@@ -1,0 +1,155 @@
+// Where one DM iteration's time goes on onnxruntime: a level-1 MNIST subset of the cpu preset
+// distilled with per-phase timing (random weights in JS, session.run, the SGD update in JS) per
+// intra-op thread count, and optionally onnxruntime's per-op-type profile: JSON lines.
+import { readFile, rm } from "node:fs/promises";
+import { loadDataset } from "../src/data/load.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
+import { distillSubsetOrt, dmSpec, releaseDmSessions } from "../src/distill/dm-ort.js";
+import { planDistillation, subsetSeed } from "../src/distill/plan.js";
+import { DM_DEFAULTS } from "../src/distill/presets.js";
+import { initWeights } from "../src/nn/weights.js";
+import { buildDmGraph } from "../src/train/ort/dm-graph.js";
+import { ort } from "../src/train/ort/engine.js";
+import { boolean, choice, int, list, readFlagsOrExit } from "../src/util/flags.js";
+
+const values = readFlagsOrExit(
+  "bench/distill-ort-step",
+  {
+    usage:
+      "tsx bench/distill-ort-step.ts [--threads 1,2] [--iterations 60] [--width 32] [--profile]",
+    summary:
+      "One distribution-matching iteration on onnxruntime, timed by phase (JSON lines); --profile lists ORT's time by op type and the slowest nodes.",
+  },
+  {
+    threads: list({ kind: "int", min: 1 }, "intra-op thread counts, one line each", {
+      default: [1, 2],
+    }),
+    iterations: int("iterations timed", { default: 60, min: 1 }),
+    width: int("ConvNet width", { default: 32, min: 1 }),
+    profile: boolean("profile ORT by op type"),
+    optimization: choice(["extended", "all"], "graph optimisation level", {
+      default: "all",
+    }),
+  },
+);
+const { iterations, width } = values;
+const threadCounts = values.threads;
+const data = await loadDataset("mnist", "train");
+const plan = planDistillation(data.labels, 10, [10, 6, 5, 5, 4], 1);
+const members = plan.levels[0].members[0];
+const labels = members.flatMap((m, c) => m.map(() => c));
+const images = new Float32Array(labels.length * 784);
+members.flat().forEach((index, k) => {
+  images.set(data.images.subarray(index * 784, (index + 1) * 784), k * 784);
+});
+const problem = {
+  images,
+  labels,
+  classes: 10,
+  shape: [28, 28, 1] as [number, number, number],
+  seed: subsetSeed(1, 1, 0),
+};
+const { optimization } = values;
+const config = { iterations, width, ...DM_DEFAULTS, ...MNIST_NORMALIZATION };
+for (const threads of threadCounts) {
+  await distillSubsetOrt(problem, { ...config, iterations: 2 }, { threads, optimization });
+  const timing = { weights: 0, run: 0, update: 0 };
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await distillSubsetOrt(problem, config, { threads, timing, optimization });
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  const per = (ms: number) => +(ms / iterations).toFixed(2);
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: "distill-ort-iteration",
+      threads,
+      optimization,
+      width,
+      iterations,
+      realImages: labels.length,
+      msPerIteration: per(wall),
+      cpuMsPerIteration: per((used.user + used.system) / 1000),
+      weightsMs: per(timing.weights),
+      runMs: per(timing.run),
+      updateMs: per(timing.update),
+      otherMs: per(wall - timing.weights - timing.run - timing.update),
+    })}\n`,
+  );
+}
+await releaseDmSessions();
+
+if (values.profile) {
+  // One session with onnxruntime's profiler on: total node time per op type over `iterations` runs.
+  const spec = dmSpec(config, problem.shape);
+  const graph = buildDmGraph(spec, 10);
+  const session = await ort.InferenceSession.create(graph.bytes, {
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: optimization,
+    enableProfiling: true,
+    profileFilePrefix: "/tmp/cgnn-dm-profile",
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  });
+  const onehot = new Float32Array(labels.length * 10);
+  labels.forEach((l, i) => {
+    onehot[i * 10 + l] = 1;
+  });
+  const feeds: Record<string, ort.Tensor> = {
+    [graph.real]: new ort.Tensor("float32", images, [labels.length, 28, 28, 1]),
+    [graph.onehot]: new ort.Tensor("float32", onehot, [labels.length, 10]),
+    [graph.synthetic]: new ort.Tensor("float32", images.slice(0, 7840), [10, 28, 28, 1]),
+    [graph.lambda]: new ort.Tensor("float32", Float32Array.of(19), [1]),
+  };
+  const weights = initWeights(spec, 1);
+  for (const [name, { input, shape }] of Object.entries(graph.weights)) {
+    feeds[input] = new ort.Tensor("float32", weights[name].data, shape);
+  }
+  for (let t = 0; t < iterations; t++) await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  const { readdir } = await import("node:fs/promises");
+  const file = (await readdir("/tmp"))
+    .filter((f) => f.startsWith("cgnn-dm-profile"))
+    .sort()
+    .at(-1);
+  if (file) {
+    const events = JSON.parse(await readFile(`/tmp/${file}`, "utf8")) as {
+      cat: string;
+      name: string;
+      dur: number;
+      args?: { op_name?: string };
+    }[];
+    await rm(`/tmp/${file}`);
+    const byOp = new Map<string, { us: number; nodes: number }>();
+    const byNode = new Map<string, number>();
+    let total = 0;
+    for (const e of events) {
+      if (e.cat !== "Node" || !e.name.endsWith("_kernel_time")) continue;
+      const op = e.args?.op_name ?? "?";
+      byNode.set(e.name, (byNode.get(e.name) ?? 0) + e.dur);
+      const entry = byOp.get(op) ?? { us: 0, nodes: 0 };
+      entry.us += e.dur;
+      entry.nodes++;
+      byOp.set(op, entry);
+      total += e.dur;
+    }
+    const ops = [...byOp.entries()]
+      .sort((a, b) => b[1].us - a[1].us)
+      .map(([op, e]) => ({
+        op,
+        msPerRun: +(e.us / 1000 / iterations).toFixed(3),
+        share: +(e.us / total).toFixed(3),
+        kernelsPerRun: e.nodes / iterations,
+      }));
+    const nodes = [...byNode.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([node, us]) => ({
+        node: node.replace(/_kernel_time$/, ""),
+        msPerRun: +(us / 1000 / iterations).toFixed(3),
+      }));
+    process.stdout.write(
+      `${JSON.stringify({ bench: "distill-ort-profile", topNodes: nodes, threads: 1, optimization, width, msPerRunInKernels: +(total / 1000 / iterations).toFixed(2), ops })}\n`,
+    );
+  }
+}

@@ -1,0 +1,183 @@
+// Distribution matching on onnxruntime: the same projected SGD on Eq. 5 as dm.ts, each step one
+// run of the DM graph (src/train/ort/dm-graph.ts) whose random ConvNet weights are inputs, so
+// one compiled session per embedding serves every subset and iteration.
+import { availableParallelism } from "node:os";
+import { distillConvNetSpec } from "../nn/convnet.js";
+import type { ModelSpec } from "../nn/spec.js";
+import { initWeights } from "../nn/weights.js";
+import { buildDmGraph, type DmGraph, dmGraphUnsupported } from "../train/ort/dm-graph.js";
+import { ort } from "../train/ort/engine.js";
+import { type DmConfig, initialImages, type SubsetProblem, type SubsetResult } from "./dm.js";
+import { subsetSeed } from "./plan.js";
+
+export const DM_ENGINES = ["auto", "tfjs", "ort"] as const;
+export type DmEngineChoice = (typeof DM_ENGINES)[number];
+export type DmEngine = Exclude<DmEngineChoice, "auto">;
+
+export function dmSpec(config: DmConfig, shape: [number, number, number]): ModelSpec {
+  return distillConvNetSpec({
+    input: shape,
+    width: config.width,
+    mean: config.mean,
+    std: config.std,
+  });
+}
+
+/** `auto` takes ort whenever the DM graph can be built for this embedding. */
+export function resolveDmEngine(
+  choice: DmEngineChoice,
+  config: DmConfig,
+  shape: [number, number, number],
+): { engine: DmEngine; reason?: string } {
+  if (choice === "tfjs") return { engine: "tfjs" };
+  const reason = dmGraphUnsupported(dmSpec(config, shape));
+  if (choice === "ort" && reason)
+    throw new Error(`engine ort cannot distil: unsupported ${reason}`);
+  return reason ? { engine: "tfjs", reason } : { engine: "ort" };
+}
+
+/**
+ * Intra-op threads per ORT session: one per worker thread, or every core when the subsets run
+ * in-process (workers = 0). See bench/distill-workers.ts for the measured choice.
+ */
+export function ortThreads(workers: number): number {
+  return workers === 0 ? Math.max(1, availableParallelism()) : 1;
+}
+
+/** How the script reports the engine it took: "ort (auto, 1 thread per worker)". */
+export function engineLine(
+  choice: string,
+  chosen: { engine: DmEngine; reason?: string },
+  threads: number,
+): string {
+  const why = chosen.reason ? `, ort cannot: ${chosen.reason}` : "";
+  const how =
+    chosen.engine === "ort"
+      ? `, ${threads} intra-op thread${threads === 1 ? "" : "s"} per session`
+      : "";
+  return `${chosen.engine} (${choice}${why}${how})`;
+}
+
+interface CompiledDm {
+  graph: DmGraph;
+  session: ort.InferenceSession;
+}
+
+const sessions = new Map<string, Promise<CompiledDm>>();
+
+async function compiled(
+  spec: ModelSpec,
+  classes: number,
+  config: DmConfig,
+  threads: number,
+  optimization: GraphOptimization,
+): Promise<CompiledDm> {
+  const repulsion = config.repulsion ?? "eq5";
+  const key = JSON.stringify([spec, classes, repulsion, threads, optimization]);
+  let entry = sessions.get(key);
+  if (!entry) {
+    entry = (async () => {
+      const graph = buildDmGraph(spec, classes, repulsion);
+      const session = await ort.InferenceSession.create(graph.bytes, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: optimization,
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
+      });
+      return { graph, session };
+    })();
+    sessions.set(key, entry);
+  }
+  return entry;
+}
+
+/** Releases the cached sessions (workers call it before exiting; tests between cases). */
+export async function releaseDmSessions(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  for (const entry of all) await (await entry).session.release();
+}
+
+/** "all" adds onnxruntime's NCHWc layout rewrite of the convolutions to "extended". */
+export type GraphOptimization = "extended" | "all";
+
+export interface OrtDmOptions {
+  /** onnxruntime intra-op threads (default 1). */
+  threads?: number;
+  /** Default "all"; bench/distill-ort-step.ts compares the two. */
+  optimization?: GraphOptimization;
+  /** Adds each iteration's milliseconds by phase: weights (JS init), run (ORT), update (SGD). */
+  timing?: Record<"weights" | "run" | "update", number>;
+}
+
+/** distillSubset (dm.ts) on onnxruntime: the same seeds, networks and update, float rounding apart. */
+export async function distillSubsetOrt(
+  problem: SubsetProblem,
+  config: DmConfig,
+  options: OrtDmOptions = {},
+): Promise<SubsetResult> {
+  const [h, w, c] = problem.shape;
+  const spec = dmSpec(config, problem.shape);
+  const { graph, session } = await compiled(
+    spec,
+    problem.classes,
+    config,
+    options.threads ?? 1,
+    options.optimization ?? "all",
+  );
+  const count = problem.labels.length;
+  const onehot = new Float32Array(count * problem.classes);
+  problem.labels.forEach((label, i) => {
+    onehot[i * problem.classes + label] = 1;
+  });
+  const synthetic = Float32Array.from(problem.init ?? initialImages(problem, config.init));
+  const velocity = new Float32Array(synthetic.length);
+  const weightData: Record<string, Float32Array> = {};
+  const feeds: Record<string, ort.Tensor> = {
+    [graph.real]: new ort.Tensor("float32", problem.images, [count, h, w, c]),
+    [graph.onehot]: new ort.Tensor("float32", onehot, [count, problem.classes]),
+    [graph.synthetic]: new ort.Tensor("float32", synthetic, [problem.classes, h, w, c]),
+    [graph.lambda]: new ort.Tensor(
+      "float32",
+      Float32Array.of(problem.lambda ?? config.lambda),
+      [1],
+    ),
+  };
+  for (const [name, { input, shape }] of Object.entries(graph.weights)) {
+    weightData[name] = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    feeds[input] = new ort.Tensor("float32", weightData[name], shape);
+  }
+  // SGD in the normalised pixel space, as dm.ts: a raw-pixel step of lr·std²·g per channel.
+  const lr = problem.lr ?? config.lr;
+  const stepScale = Float32Array.from(config.std, (s) => Math.fround(s * s) * lr);
+  const timing = options.timing;
+  let firstLoss = Number.NaN;
+  let lastLoss = Number.NaN;
+  for (let t = 0; t < config.iterations; t++) {
+    let mark = performance.now();
+    const lap = (phase: "weights" | "run" | "update") => {
+      if (!timing) return;
+      const now = performance.now();
+      timing[phase] += now - mark;
+      mark = now;
+    };
+    const fresh = initWeights(spec, subsetSeed(problem.seed, 1, t));
+    for (const [name, data] of Object.entries(weightData)) data.set(fresh[name].data);
+    lap("weights");
+    const out = await session.run(feeds);
+    lap("run");
+    const loss = (out[graph.loss].data as Float32Array)[0];
+    const grad = out[graph.grad].data as Float32Array;
+    if (t === 0) firstLoss = loss;
+    if (t === config.iterations - 1) lastLoss = loss;
+    for (let i = 0; i < synthetic.length; i++) {
+      const v = Math.fround(velocity[i] * config.momentum + grad[i]);
+      velocity[i] = v;
+      const y = synthetic[i] - v * stepScale[i % c];
+      synthetic[i] = Math.min(1, Math.max(0, y));
+    }
+    lap("update");
+  }
+  return { images: synthetic, firstLoss, lastLoss };
+}
