@@ -38,7 +38,7 @@ test("SIGTERM under keep-alive load: readyz 503, every response complete, exit 0
   const fixture = await buildModelsDir();
   const service = await startServiceChild(fixture.dir, {
     CGNN_WORKERS: "2",
-    CGNN_SHUTDOWN_DELAY_MS: "300",
+    CGNN_SHUTDOWN_DELAY_MS: "1000",
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 6 });
   try {
