@@ -13,7 +13,7 @@ import { deriveFanIns } from "../src/distill/fan-ins.js";
 import { PRESETS } from "../src/distill/presets.js";
 import { entryPath, readManifest, updateManifest } from "../src/models/manifest.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
-import { input, runScript } from "../src/util/cli.js";
+import { CliError, input, runScript } from "../src/util/cli.js";
 import { choice, int, list, number, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
@@ -115,10 +115,16 @@ async function main() {
   const count = Math.min(f.limit ?? train.count, train.count);
   const labels = train.labels.subarray(0, count);
   const sizes = train.classes.map((_, c) => labels.filter((l) => l === c).length);
+  const thin = sizes.findIndex((n) => n < 2);
+  if (f.limit !== undefined && thin >= 0) {
+    throw new CliError(
+      `--limit ${f.limit} leaves class "${train.classes[thin]}" ${sizes[thin]} training images (the first N are taken, and a folder's are in class order); raise it or leave it out`,
+    );
+  }
   // Every stage sees the same images: the distillation's preset limit would not fit these fan-ins.
   const limitFlags = ["--limit", String(count)];
   const testLimitFlags = f["test-limit"] ? ["--test-limit", String(f["test-limit"])] : [];
-  const fanIns = (f["fan-ins"] ?? deriveFanIns(sizes, f.levels)).join(",");
+  const fanIns = (f["fan-ins"] ?? (await input(() => deriveFanIns(sizes, f.levels)))).join(",");
   const dataFlags = ["--data", f.data];
   for (const key of Object.keys(FOLDER_FLAGS) as (keyof typeof FOLDER_FLAGS)[]) {
     if (f[key] !== undefined) dataFlags.push(`--${key}`, String(f[key]));
