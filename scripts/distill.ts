@@ -10,6 +10,7 @@ import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { type DistillConfig, DistillInterrupted } from "../src/distill/distill-config.js";
 import { DM_ENGINES, engineLine, ortThreads, resolveDmEngine } from "../src/distill/dm-ort.js";
+import { fitFanIns } from "../src/distill/fan-ins.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
 import { MetricsLog, metricsPaths } from "../src/distill/metrics.js";
@@ -34,12 +35,18 @@ import { boolean, choice, int, list, number, readFlags, string } from "../src/ut
 import { abortOnSigint } from "../src/util/interrupt.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
+const DEFAULT_OUT = "runs/distill/references.safetensors";
+const REFERENCES_FILE = "references.safetensors";
+
 const FLAGS = {
   config: choice(Object.keys(PRESETS), "preset: fan-ins, iterations, width, limit", {
     default: "cpu",
   }),
   data: string("the data set to distil (mnist, fashion, cifar10, idx:DIR)", { default: "mnist" }),
-  "fan-ins": list({ kind: "int", min: 1 }, "subsets merged per level (default: the preset's)"),
+  "fan-ins": list(
+    { kind: "int", min: 1 },
+    "subsets merged per level (default: the preset's, or derived from the class sizes when they do not fit)",
+  ),
   iterations: int("distribution-matching steps per subset (default: the preset's)", { min: 0 }),
   width: int("ConvNet width (default: the preset's)", { min: 1 }),
   lr: number(`step size (default ${DM_DEFAULTS.lr})`, { min: 0 }),
@@ -56,10 +63,10 @@ const FLAGS = {
   limit: int("use the first N training images (default: the preset's)", { min: 1 }),
   from: string("re-distil the upper levels of this reference set", { arg: "REFERENCES" }),
   "from-level": int("…starting from its level L (with --from)", { min: 1, arg: "L" }),
-  out: string("the reference set; sheets and reports go beside it", {
-    default: "runs/distill/references.safetensors",
-    arg: "FILE",
-  }),
+  out: string(
+    `the reference set; sheets and reports go beside it (default: DIR/${REFERENCES_FILE} with --manifest DIR, else ${DEFAULT_OUT})`,
+    { arg: "FILE" },
+  ),
   resume: boolean("continue from FILE.checkpoint"),
   "checkpoint-seconds": number("checkpoint at most this often", { default: 60, min: 0 }),
   manifest: string("register the set in this models folder's manifest (FILE inside it)", {
@@ -68,6 +75,10 @@ const FLAGS = {
   embedder: string("the manifest's embedder model to pair the set with (with --manifest)", {
     arg: "NAME",
   }),
+  "default-level": int(
+    "the level /classify uses by default (with --manifest; default: the manifest's, or the set's top level when it lacks that one)",
+    { min: 1, arg: "L" },
+  ),
   backend: choice(BACKENDS, "tfjs backend (--engine tfjs)", { default: "wasm" }),
   engine: choice(
     DM_ENGINES,
@@ -80,7 +91,7 @@ const FLAGS = {
 };
 
 const SCRIPT = {
-  usage: "tsx scripts/distill.ts [--config quick|cpu|paper] [--out FILE] [flags]",
+  usage: "tsx scripts/distill.ts [--config quick|cpu|paper] [--out FILE | --manifest DIR] [flags]",
   summary:
     "The five-level hierarchical distillation (Fig. 7): the reference set, PNG sheets and the intra-class similarity table.",
 };
@@ -137,21 +148,42 @@ async function checkInvocation() {
   const fanIns = values["fan-ins"] ?? preset.fanIns.slice(fromLevel ?? 0);
   if (fanIns.length === 0)
     throw new CliError(`--from-level ${fromLevel} leaves no level to distil`);
-  if (values.embedder !== undefined && values.manifest === undefined) {
-    throw new CliError("--embedder NAME goes with --manifest DIR");
+  for (const flag of ["embedder", "default-level"] as const) {
+    if (values[flag] !== undefined && values.manifest === undefined) {
+      throw new CliError(
+        `--${flag} ${flag === "embedder" ? "NAME" : "L"} goes with --manifest DIR`,
+      );
+    }
   }
-  await checkWritableOutput(values.out, { flag: "out", kind: "file" });
-  if (values.manifest !== undefined) {
-    const levels = Array.from({ length: (fromLevel ?? 0) + fanIns.length }, (_, i) => i + 1);
-    await input(
-      checkRegistration(values.manifest, values.out, levels, { embedder: values.embedder }),
-    );
-  }
-  return { values, preset, fromLevel, fanIns };
+  const out =
+    values.out ??
+    (values.manifest === undefined ? DEFAULT_OUT : join(values.manifest, REFERENCES_FILE));
+  await checkWritableOutput(out, { flag: "out", kind: "file" });
+  // Derived fan-ins keep the preset's number of levels (fewer only for tiny classes): checked
+  // again once the data has said how many.
+  if (values.manifest !== undefined) await checkManifest(values, out, fromLevel, fanIns);
+  return { values, preset, fromLevel, fanIns, out };
+}
+
+/** That a set with these fan-ins, written to `out`, can be registered in --manifest DIR. */
+async function checkManifest(
+  values: { manifest?: string; embedder?: string; "default-level"?: number },
+  out: string,
+  fromLevel: number | undefined,
+  fanIns: number[],
+) {
+  if (values.manifest === undefined) return undefined;
+  const levels = Array.from({ length: (fromLevel ?? 0) + fanIns.length }, (_, i) => i + 1);
+  return input(
+    checkRegistration(values.manifest, out, levels, {
+      embedder: values.embedder,
+      defaultLevel: values["default-level"],
+    }),
+  );
 }
 
 async function main() {
-  const { values, preset, fromLevel, fanIns } = await checkInvocation();
+  const { values, preset, fromLevel, fanIns: candidate, out } = await checkInvocation();
   const limit = values.limit ?? preset.limit;
   const workers = values["in-thread"] ? 0 : values.workers;
   const started = Date.now();
@@ -168,6 +200,18 @@ async function main() {
       limit,
     );
   }
+  const fit = await input(() =>
+    fitFanIns(data.labels, data.classes.length, candidate, values.seed, {
+      derive: values["fan-ins"] === undefined,
+    }),
+  );
+  const fanIns = fit.fanIns;
+  if (fit.sizes) {
+    process.stderr.write(
+      `distill: fan-ins ${candidate.join(",")} do not fit ${Math.min(...fit.sizes)}–${Math.max(...fit.sizes)} images per class; using ${fanIns.join(",")}, derived from the class sizes\n`,
+    );
+  }
+  const registration = await checkManifest(values, out, fromLevel, fanIns);
   const norm = dmNormalization(data.channels);
   const config: DistillConfig = {
     fanIns,
@@ -190,7 +234,6 @@ async function main() {
   );
   const engine = { engine: chosen.engine, threads: ortThreads(workers) };
   await initBackend(backend);
-  const out = values.out;
   const checkpoint = `${out}.checkpoint`;
   const view = progressView();
   const metrics = await MetricsLog.open(metricsPaths(out), values.resume);
@@ -310,10 +353,14 @@ async function main() {
   await rm(checkpoint, { force: true });
 
   if (values.manifest) {
-    await registerReferences(values.manifest, out, set, { embedder: values.embedder, command });
+    await registerReferences(values.manifest, out, set, {
+      embedder: values.embedder,
+      defaultLevel: registration?.defaultLevel,
+      command,
+    });
   }
   process.stdout.write(
-    `${JSON.stringify({ out, version: set.version, wallSeconds: Number(wallSeconds.toFixed(1)), levels: levelStats })}\n`,
+    `${JSON.stringify({ out, version: set.version, fanIns, ...(registration ? { manifest: values.manifest, defaultLevel: registration.defaultLevel ?? null } : {}), wallSeconds: Number(wallSeconds.toFixed(1)), levels: levelStats })}\n`,
   );
   process.stdout.write(`${similarityMarkdown(rows)}\n`);
 }

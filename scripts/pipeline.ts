@@ -13,7 +13,7 @@ import { deriveFanIns } from "../src/distill/fan-ins.js";
 import { PRESETS } from "../src/distill/presets.js";
 import { entryPath, readManifest, updateManifest } from "../src/models/manifest.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
-import { input, runScript } from "../src/util/cli.js";
+import { CliError, input, runScript } from "../src/util/cli.js";
 import { choice, int, list, number, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
@@ -33,6 +33,8 @@ const FLAGS = {
   epochs: int("embedder epochs", { default: 5, min: 1 }),
   batch: int("embedder batch size", { default: 64, min: 1 }),
   workers: int("worker threads for training and distillation", { default: 1, min: 1 }),
+  limit: int("use the first N training images in every stage (default: all)", { min: 1 }),
+  "test-limit": int("score on the first N test images (default: all)", { min: 1 }),
   levels: int("distillation levels (fan-ins derived from the class sizes)", { default: 5, min: 1 }),
   "fan-ins": list({ kind: "int", min: 1 }, "explicit fan-ins instead of derived ones"),
   "distill-config": choice(Object.keys(PRESETS), "distillation preset", { default: "cpu" }),
@@ -110,8 +112,19 @@ async function main() {
   await mkdir(join(out, "models"), { recursive: true });
   const train = await input(loadDataset(f.data, "train", { folder }));
   const channels = train.channels;
-  const sizes = train.classes.map((_, c) => train.labels.filter((l) => l === c).length);
-  const fanIns = (f["fan-ins"] ?? deriveFanIns(sizes, f.levels)).join(",");
+  const count = Math.min(f.limit ?? train.count, train.count);
+  const labels = train.labels.subarray(0, count);
+  const sizes = train.classes.map((_, c) => labels.filter((l) => l === c).length);
+  const thin = sizes.findIndex((n) => n < 2);
+  if (f.limit !== undefined && thin >= 0) {
+    throw new CliError(
+      `--limit ${f.limit} leaves class "${train.classes[thin]}" ${sizes[thin]} training images (the first N are taken, and a folder's are in class order); raise it or leave it out`,
+    );
+  }
+  // Every stage sees the same images: the distillation's preset limit would not fit these fan-ins.
+  const limitFlags = ["--limit", String(count)];
+  const testLimitFlags = f["test-limit"] ? ["--test-limit", String(f["test-limit"])] : [];
+  const fanIns = (f["fan-ins"] ?? (await input(() => deriveFanIns(sizes, f.levels)))).join(",");
   const dataFlags = ["--data", f.data];
   for (const key of Object.keys(FOLDER_FLAGS) as (keyof typeof FOLDER_FLAGS)[]) {
     if (f[key] !== undefined) dataFlags.push(`--${key}`, String(f[key]));
@@ -130,7 +143,7 @@ async function main() {
         runStage("train-embedder", [
           ...dataFlags,
           ...["--depth", f.depth, "--width", String(f.width), "--epochs", String(f.epochs)],
-          ...["--batch", String(f.batch)],
+          ...["--batch", String(f.batch), ...limitFlags, ...testLimitFlags],
           ...["--workers", String(f.workers), "--out", join(out, "embedder"), "--resume"],
           ...["--progress", "lines"],
         ]),
@@ -143,6 +156,7 @@ async function main() {
           ...dataFlags,
           ...["--config", f["distill-config"], "--fan-ins", fanIns, "--workers", String(f.workers)],
           ...(dmLr ? ["--lr", dmLr] : []),
+          ...limitFlags,
           ...["--out", references, "--resume"],
         ]),
     ],
@@ -153,6 +167,8 @@ async function main() {
         runStage("evaluate", [
           ...dataFlags,
           ...["--embedder", checkpoint, "--references", references, "--out", evaluation],
+          ...limitFlags,
+          ...testLimitFlags,
         ]),
     ],
     [

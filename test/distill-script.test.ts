@@ -265,7 +265,12 @@ test("an --out that cannot be written, or a --manifest it cannot be registered i
         /^distill: .*r\.safetensors must lie inside .*models\n$/,
       ],
       [
-        [`--out=${join(models, "r.safetensors")}`, `--manifest=${models}`, "--fan-ins=10,6,5"],
+        [
+          `--out=${join(models, "r.safetensors")}`,
+          `--manifest=${models}`,
+          "--fan-ins=10,6,5",
+          "--default-level=5",
+        ],
         /^distill: default level 5 is not among the set's levels 1,2,3\n$/,
       ],
       [
@@ -275,6 +280,20 @@ test("an --out that cannot be written, or a --manifest it cannot be registered i
       [
         [`--out=${join(dir, "r.safetensors")}`, "--embedder=resnet18-test"],
         /^distill: --embedder NAME goes with --manifest DIR\n$/,
+      ],
+      [
+        [`--out=${join(dir, "r.safetensors")}`, "--default-level=3"],
+        /^distill: --default-level L goes with --manifest DIR\n$/,
+      ],
+      [
+        // Fan-ins the user gave are not replaced: the planner's refusal, once the data is loaded.
+        [
+          `--out=${join(dir, "r.safetensors")}`,
+          "--config=quick",
+          "--limit=3000",
+          "--fan-ins=10,3,2,2",
+        ],
+        /^distill: fan-ins 10,3,2,2 expect about 120 images per class \(product\), but class \d has \d+\n$/,
       ],
     ];
     const results = await Promise.all(cases.map(([args]) => refusedEarly(args)));
@@ -286,6 +305,68 @@ test("an --out that cannot be written, or a --manifest it cannot be registered i
       assert.ok(ms < 30_000, `${ms} ms`);
     });
     assert.equal(await exists(join(dir, "elsewhere")), false, "nothing created");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a first try succeeds: quick fan-ins derived from the class sizes, the set written into --manifest DIR, the default level from the set", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-distill-first-"));
+  try {
+    const models = join(dir, "models");
+    await mkdir(models);
+    await writeFile(
+      join(models, "manifest.json"),
+      JSON.stringify({
+        models: {
+          "resnet18-test": {
+            file: "e.onnx",
+            sha256: "0".repeat(64),
+            role: "embedder",
+            format: "onnx",
+            version: "1",
+            input: { shape: [28, 28, 1], layout: "NHWC", range: [0, 1] },
+            output: { name: "embedding", shape: [16] },
+            labels: [],
+          },
+        },
+        references: {
+          file: "old.safetensors",
+          sha256: "0".repeat(64),
+          version: "v",
+          embedder: "resnet18-test",
+          levels: [1, 2, 3, 4, 5],
+          defaultLevel: 5,
+        },
+      }),
+    );
+    // The quick preset's fan-ins 10,3,2,2 expect 120 images per class; 300 images hold ~30.
+    const [code, log] = await distill([
+      "--config=quick",
+      "--limit=300",
+      "--iterations=1",
+      "--width=4",
+      "--in-thread",
+      `--manifest=${models}`,
+    ]).done;
+    assert.equal(code, 0, log);
+    assert.match(
+      log,
+      /fan-ins 10,3,2,2 do not fit \d+–\d+ images per class; using [\d,]+, derived/,
+    );
+    const out = join(models, "references.safetensors");
+    const set = await readReferenceSet(out);
+    assert.deepEqual(
+      set.levels.map((l) => l.level),
+      [1, 2, 3, 4],
+    );
+    assert.equal(set.levels[3].count, 10, "one image per class at the top");
+    const manifest = JSON.parse(await readFile(join(models, "manifest.json"), "utf8"));
+    assert.equal(manifest.references.file, "references.safetensors");
+    assert.equal(manifest.references.sha256, await sha256File(out));
+    assert.deepEqual(manifest.references.levels, [1, 2, 3, 4]);
+    assert.equal(manifest.references.defaultLevel, 4, "the set's top level replaces the missing 5");
+    assert.ok(await exists(join(models, "references.level4.png")));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

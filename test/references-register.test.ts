@@ -77,3 +77,22 @@ test("registering refuses a default level the set lacks, a file outside the dir,
     );
     assert.equal((await readManifest(dir)).references, undefined, "nothing was written");
   }));
+
+test("a set that lacks the manifest's default level gets its top level; an explicit one is kept", () =>
+  modelsDir(async (dir, file) => {
+    await registerReferences(
+      dir,
+      file,
+      {
+        ...set,
+        levels: [...set.levels, { ...set.levels[2], level: 4 }, { ...set.levels[2], level: 5 }],
+      },
+      { defaultLevel: 5, command: "five levels" },
+    );
+    assert.equal((await readManifest(dir)).references?.defaultLevel, 5);
+    await registerReferences(dir, file, set, { command: "three levels" });
+    assert.equal((await readManifest(dir)).references?.defaultLevel, 3, "the set's top level");
+    await registerReferences(dir, file, set, { defaultLevel: 1, command: "explicit" });
+    await registerReferences(dir, file, set, { command: "refresh" });
+    assert.equal((await readManifest(dir)).references?.defaultLevel, 1, "kept while present");
+  }));

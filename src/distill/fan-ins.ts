@@ -1,5 +1,6 @@
 // Fan-ins derived from the class sizes, so a distillation of any data set plans without a
 // hand-picked list: equal fan-ins above level 1, the level-1 fan-in taking up the rest.
+import { classCounts, PlanError, planDistillation } from "./plan.js";
 
 export class FanInError extends Error {
   override readonly name = "FanInError";
@@ -25,4 +26,26 @@ export function deriveFanIns(classSizes: readonly number[], levels = 5): number[
     );
   }
   return [first, ...new Array(depth - 1).fill(upper)];
+}
+
+/**
+ * The fan-ins to distil with: `fanIns` when the planner accepts them for these labels, otherwise
+ * (with `derive`) as many levels derived from the class sizes, returned with those sizes. Throws
+ * the planner's PlanError (without `derive`) or a FanInError, before any distilling.
+ */
+export function fitFanIns(
+  labels: Uint8Array,
+  classes: number,
+  fanIns: number[],
+  seed: number,
+  options: { derive: boolean },
+): { fanIns: number[]; sizes?: number[] } {
+  try {
+    planDistillation(labels, classes, fanIns, seed);
+    return { fanIns };
+  } catch (error) {
+    if (!(error instanceof PlanError) || !options.derive) throw error;
+    const sizes = classCounts(labels, classes);
+    return { fanIns: deriveFanIns(sizes, fanIns.length), sizes };
+  }
 }

@@ -7,7 +7,10 @@ import { type ReferenceSet, ReferenceSetError } from "./reference-set.js";
 export interface RegisterOptions {
   /** The embedder model the references are meant for; default: the manifest's current one. */
   embedder?: string;
-  /** The level /classify uses by default; default: keep the manifest's current choice. */
+  /**
+   * The level /classify uses by default; default: keep the manifest's current choice, or the
+   * set's top level when the set lacks it.
+   */
   defaultLevel?: number;
   metrics?: Record<string, unknown>;
   /** Per level ("1".."5"), the open-set threshold calibrated by scripts/evaluate.ts. */
@@ -25,7 +28,8 @@ export interface Registration {
 
 /**
  * Checks, before any work, that a set with these levels written to `file` can be registered in
- * `dir`: the file lies inside it, the manifest names the embedder, the default level is present.
+ * `dir`: the file lies inside it, the manifest names the embedder, an explicit default level is
+ * present (without one, the manifest's default is kept, or the set's top level when it lacks it).
  */
 export async function checkRegistration(
   dir: string,
@@ -50,12 +54,17 @@ export async function checkRegistration(
       `${manifestPath} has no model "${name}" to pair the references with`,
     );
   }
-  const defaultLevel = options.defaultLevel ?? current.references?.defaultLevel;
-  if (defaultLevel !== undefined && !levels.includes(defaultLevel)) {
+  if (options.defaultLevel !== undefined && !levels.includes(options.defaultLevel)) {
     throw new ReferenceSetError(
-      `default level ${defaultLevel} is not among the set's levels ${levels}`,
+      `default level ${options.defaultLevel} is not among the set's levels ${levels}`,
     );
   }
+  // The manifest's current default is kept while the new set has it; a set with fewer levels
+  // (a quick refresh) gets its top level instead of a refusal.
+  const kept = current.references?.defaultLevel;
+  const defaultLevel =
+    options.defaultLevel ??
+    (kept === undefined || levels.includes(kept) ? kept : Math.max(...levels));
   return { inside, embedder: name, ...(defaultLevel === undefined ? {} : { defaultLevel }) };
 }
 
