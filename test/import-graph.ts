@@ -33,6 +33,8 @@ export function importGraph(entries: string[]): { modules: Set<string>; packages
     const code = readFileSync(file, "utf8").replace(TYPE_ONLY, "");
     for (const m of code.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2];
+      // new URL() also names data (a directory, JSON, an image): only modules are followed.
+      if (m[2] !== undefined && !/\.[cm]?[jt]s$/.test(spec)) continue;
       if (spec.startsWith(".")) stack.push(resolveLocal(file, spec));
       else {
         const name = packageName(spec);

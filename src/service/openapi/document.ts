@@ -187,7 +187,10 @@ export function openApiDocument(): JsonSchema {
           summary: "Readiness",
           responses: {
             ...ok("Serving a loaded set", jsonContent(Ready)),
-            503: { description: "Models not loaded yet", content: jsonContent(NotReady) },
+            503: {
+              description: "Models not loaded yet, a model without a live worker, or shutting down",
+              content: jsonContent(NotReady),
+            },
           },
         },
       },

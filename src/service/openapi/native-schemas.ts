@@ -12,7 +12,22 @@ export const Ready = z.strictObject({
   generation: z.number().int(),
   references: z.string(),
 });
-export const NotReady = z.strictObject({ status: z.literal("not_ready") });
+export const NotReady = z.strictObject({
+  status: z.enum(["not_ready", "shutting_down"]),
+  reason: z.string(),
+  models: z.array(z.string()).optional(),
+});
+
+/** How the last reload went (the old set keeps serving while a failed one is retried). */
+export const ReloadStatus = z.strictObject({
+  status: z.enum(["ok", "failed", "never"]),
+  reason: z.string().optional(),
+  lastAttemptAt: z.string().optional(),
+  lastSuccessAt: z.string().optional(),
+  error: z.string().optional().meta({ description: "Why the last attempt failed" }),
+  failures: z.number().int().meta({ description: "Failed attempts in a row" }),
+  nextRetryAt: z.string().optional(),
+});
 
 const ModelRef = z.strictObject({ name: z.string(), version: z.string() });
 
@@ -47,6 +62,7 @@ export const ModelList = z.looseObject({
     levels: z.array(z.number().int()),
     sha256: z.string(),
   }),
+  reload: ReloadStatus,
 });
 
 export const Classification = z.strictObject({
