@@ -9,7 +9,7 @@ import { accessLog } from "./middleware/access-log.js";
 import { apiKeyCheck, loadApiKeys } from "./middleware/api-keys.js";
 import { cors } from "./middleware/cors.js";
 import { rateLimit } from "./middleware/rate-limit.js";
-import { requestId } from "./middleware/request-id.js";
+import { idOf, requestId } from "./middleware/request-id.js";
 import { securityHeaders } from "./middleware/security-headers.js";
 import { classifyRouter } from "./routes/classify.js";
 import { explainRouter } from "./routes/explain.js";
@@ -92,7 +92,7 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
   app.use((thrown: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(thrown);
     const error = clientGone(req) ? clientClosed() : toHttpError(thrown);
-    const requestId = req.id;
+    const requestId = idOf(req);
     if (error.status === CLIENT_CLOSED_STATUS) {
       log("request_aborted", {
         requestId,

@@ -1,11 +1,11 @@
 // Structured logging through pino: one JSON line per event ({level, time, event, ...fields}), info and below on
-// stdout, warnings and errors on stderr; the call sites name events, pino-http adds the access lines.
+// stdout, warnings and errors on stderr; the call sites name events, middleware/access-log.ts adds the access lines.
 import pino, { type DestinationStream, type Level, type LevelWithSilent } from "pino";
 
 /** Logs one event; `event` is the line's name, `fields` its data (a requestId among them when there is one). */
 export interface Logger {
   (event: string, fields?: Record<string, unknown>): void;
-  /** The pino logger underneath, when there is one (pino-http writes the access lines through it). */
+  /** The pino logger underneath, when there is one (the access lines are written through it). */
   readonly pino?: pino.Logger;
 }
 

@@ -25,6 +25,9 @@ export function requestIdOf(req: IncomingMessage): string {
   return randomUUID();
 }
 
+/** The id requestId() gave this request. */
+export const idOf = (req: Request): string | undefined => (req as Request & { id?: string }).id;
+
 /** Sets req.id and the X-Request-Id response header. */
 export function requestId(req: Request, res: Response, next: NextFunction): void {
   const id = requestIdOf(req);
