@@ -1,7 +1,8 @@
-// One JSON access line per request through pino: info, 4xx warn, 5xx error, each with its requestId, method,
+// One JSON access line per request through pino: info, 4xx and client aborts warn, 5xx error, each with its requestId, method,
 // url, address, status and milliseconds. Written by hand on pino rather than with pino-http, whose per-request
 // child logger and serializers cost more CPU than the line itself; probes and /metrics never reach it.
 import type { NextFunction, Request, Response } from "express";
+import { CLIENT_CLOSED_STATUS } from "../errors.js";
 import { type Logger, pinoOf } from "../log.js";
 import { idOf } from "./request-id.js";
 
@@ -14,13 +15,15 @@ export function accessLog(log: Logger) {
     res.once("close", () => {
       const status = res.statusCode;
       const finished = res.writableFinished;
-      const level = !finished || status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+      // A client that went away before its answer was sent: 499 as in the metrics, a warning.
+      const level =
+        !finished || status >= 400 ? (finished && status >= 500 ? "error" : "warn") : "info";
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
           requestId: idOf(req),
           req: { method: req.method, url, remoteAddress: req.socket.remoteAddress },
-          res: { status: finished ? status : null },
+          res: { status: finished ? status : CLIENT_CLOSED_STATUS },
           ms: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
         },
         finished ? "request_completed" : "request_failed",
