@@ -1,7 +1,6 @@
 // The OpenAPI 3.1 document of every route, generated from the zod schemas that validate requests (KServe
 // infer, query strings) and describe answers, with zod 4's own JSON Schema output (draft 2020-12, as 3.1 uses).
 import { createRequire } from "node:module";
-import { z } from "zod";
 import {
   ErrorResponse,
   InferRequest,
@@ -16,7 +15,6 @@ import { classifySchema, preprocessingSchema } from "../routes/query.js";
 import {
   Classification,
   Health,
-  ImageUpload,
   ModelList,
   NativeError,
   NotReady,
@@ -24,75 +22,20 @@ import {
   Prediction,
   Ready,
 } from "./native-schemas.js";
-
-type JsonSchema = Record<string, unknown>;
-
-function schemaOf(schema: z.ZodType, io: "input" | "output" = "output"): JsonSchema {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, target: "draft-2020-12" });
-  return rest;
-}
-
-const jsonContent = (schema: z.ZodType) => ({ "application/json": { schema: schemaOf(schema) } });
-const oneOrMany = (schema: z.ZodType) => z.union([schema, z.array(schema)]);
-
-function responses(ok: Record<string, unknown>, errors: Record<number, string>, error: z.ZodType) {
-  return {
-    ...ok,
-    ...Object.fromEntries(
-      Object.entries(errors).map(([status, description]) => [
-        status,
-        { description, content: jsonContent(error) },
-      ]),
-    ),
-  };
-}
-
-function queryParameters(schema: z.ZodObject): unknown[] {
-  const json = schemaOf(schema, "input") as { properties: JsonSchema; required?: string[] };
-  return Object.entries(json.properties).map(([name, s]) => ({
-    name,
-    in: "query",
-    required: json.required?.includes(name) ?? false,
-    schema: s,
-  }));
-}
-
-const pathParameter = (name: string, description: string) => ({
-  name,
-  in: "path",
-  required: true,
-  schema: { type: "string" },
-  description,
-});
-
-const NATIVE_ERRORS = {
-  400: "Malformed body (JSON, multipart)",
-  404: "No such model loaded",
-  413: "Body or image over the limits",
-  415: "Content type not accepted",
-  422: "Well-formed but invalid request (query, fields, pixels, image)",
-  503: "Models not loaded yet",
-};
-const KSERVE_ERRORS = {
-  400: "Bad request: datatype, shape, data, range, parameters",
-  404: "No such model or version loaded",
-  413: "Body larger than the largest valid tensor needs",
-  415: "Content type other than application/json or application/octet-stream",
-  503: "Models not loaded yet",
-};
-
-const ok = (description: string, content: Record<string, unknown>) => ({
-  200: { description, content },
-});
-
-const imageRequest = (json?: z.ZodType) => ({
-  required: true,
-  content: {
-    "multipart/form-data": { schema: schemaOf(ImageUpload, "input") },
-    "image/*": { schema: { type: "string", format: "binary" } },
-    ...(json ? { "application/json": { schema: schemaOf(json, "input") } } : {}),
-  },
-});
+import {
+  imageRequest,
+  type JsonSchema,
+  jsonContent,
+  KSERVE_ERRORS,
+  NATIVE_ERRORS,
+  ok,
+  oneOrMany,
+  pathParameter,
+  queryParameters,
+  responses,
+  schemaOf,
+} from "./parts.js";
+import { webPaths } from "./web-paths.js";
 
 function kserveModelPaths(base: string, parameters: unknown[]) {
   return {
@@ -266,6 +209,7 @@ export function openApiDocument(): JsonSchema {
       },
       ...kserveModelPaths("/v2/models/{name}", [name]),
       ...kserveModelPaths("/v2/models/{name}/versions/{version}", [name, modelVersion]),
+      ...webPaths(),
     },
   };
 }

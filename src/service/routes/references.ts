@@ -2,8 +2,8 @@
 // reloads), each distilled image as a PNG, and a contact sheet of a level (rows = classes).
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
+import { gridPng } from "../../data/image-grid.js";
 import { encodePng } from "../../data/png-encode.js";
-import { gridPng } from "../../distill/sheets.js";
 import type { ReferenceImages } from "../../index/reference-index.js";
 import { notFound, notReady } from "../errors.js";
 import { withoutProvenance } from "../provenance.js";
