@@ -8,6 +8,7 @@ import { after, before, test } from "node:test";
 import request from "supertest";
 import { updateManifest } from "../src/models/manifest.js";
 import { createLogger } from "../src/service/log.js";
+import { startServiceChild } from "./service-child.js";
 import { digitPng, digitsByClass } from "./service-fixture.js";
 import { startTestService, type TestService } from "./service-harness.js";
 
@@ -109,6 +110,41 @@ test("the log level is configurable: below it nothing is written", () => {
     ],
   );
   assert.equal(parsed[0].requestId, "a");
+});
+
+test("npm start writes pino JSON lines at the configured level, with the request id on the access line", async () => {
+  const child = await startServiceChild(svc.fixture.dir, { CGNN_ENGINE: "microbatch" }, [
+    "--log-level",
+    "debug",
+  ]);
+  try {
+    await child.ready();
+    const answer = await fetch(`${child.url}/classify`, {
+      method: "POST",
+      headers: { "content-type": "image/png", "x-request-id": "child-1" },
+      body: png,
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get("x-request-id"), "child-1");
+    await fetch(`${child.url}/healthz`, { headers: { "x-request-id": "child-probe" } });
+    await until("the access line", () => child.logs.some((l) => l.requestId === "child-1"));
+    const access = child.logs.find((l) => l.requestId === "child-1")!;
+    assert.equal(access.event, "request_completed");
+    assert.equal(access.level, "info");
+    assert.ok(!Number.isNaN(Date.parse(String(access.time))));
+    assert.deepEqual(access.res, { status: 200 });
+    const events = child.logs.map((l) => l.event);
+    for (const event of ["listening", "reload_files_verified", "model_loaded", "reload_done"]) {
+      assert.ok(events.includes(event), `no ${event} at debug: ${events.join()}`);
+    }
+    assert.ok(!child.logs.some((l) => l.requestId === "child-probe"), "probes are not logged");
+    assert.ok(!child.logs.some((l) => l.event === "text"), "every line is JSON");
+    child.child.kill("SIGTERM");
+    assert.equal(await child.exited, 0);
+    assert.ok(child.logs.some((l) => l.event === "shutdown_done"));
+  } finally {
+    child.kill();
+  }
 });
 
 test("security headers on API answers and the page's own CSP on the page", async () => {
