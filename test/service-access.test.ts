@@ -35,8 +35,15 @@ after(() => svc.stop());
 
 test("with keys configured, requests need one (Bearer or X-API-Key); probes stay open, /metrics does not", async () => {
   const app = request(svc.app);
-  const none = await app.post("/classify").attach("image", png, "2.png");
+  const none = await app
+    .post("/classify")
+    .set("X-Request-Id", "no-key")
+    .attach("image", png, "2.png");
   assert.equal(none.status, 401);
+  const refused = svc.logs.find((l) => l.fields.requestId === "no-key");
+  assert.equal(refused?.event, "request_completed", "refused requests are access-logged");
+  assert.deepEqual(refused?.fields.res, { status: 401 });
+  assert.equal(refused?.fields.level, "warn");
   assert.equal(none.body.error.code, "unauthorized");
   assert.match(none.headers["www-authenticate"], /^Bearer realm="cgnn"/);
   const wrong = await app.get("/v1/models").set("Authorization", `Bearer ${KEY}x`);

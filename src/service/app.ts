@@ -1,5 +1,5 @@
-// The express application, in order: request metrics and id, security headers, CORS, API keys, then the probes
-// and /metrics (before the access log and the rest), rate limits, the routes, 404s and the one error middleware.
+// The express application, in order: request metrics and id, the access log (probes skipped), security headers,
+// CORS, API keys, then the probes and /metrics (before the rest), rate limits, the routes, 404s and the errors.
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Config } from "../config.js";
 import { CLIENT_CLOSED_STATUS, clientClosed, notFound, toHttpError } from "./errors.js";
@@ -13,7 +13,7 @@ import { idOf, requestId } from "./middleware/request-id.js";
 import { securityHeaders } from "./middleware/security-headers.js";
 import { classifyRouter } from "./routes/classify.js";
 import { explainRouter } from "./routes/explain.js";
-import { healthRouter } from "./routes/health.js";
+import { healthRouter, PROBE_PATHS } from "./routes/health.js";
 import { kserveRouter } from "./routes/kserve.js";
 import { modelsRouter } from "./routes/models.js";
 import { openApiRouter } from "./routes/openapi.js";
@@ -67,12 +67,13 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
     next();
   });
   app.use(requestId);
+  // Before the key check, so that refused requests are logged too; probes and /metrics pass unlogged.
+  app.use(accessLog(log, PROBE_PATHS));
   app.use(securityHeaders({ crossOrigin: config.corsOrigins.length > 0 }));
   if (config.corsOrigins.length > 0) app.use(cors(config.corsOrigins));
   if (apiKeys.length > 0) app.use(apiKeyCheck(apiKeys, config.authOpenPaths));
 
   app.use(healthRouter(state, metrics));
-  app.use(accessLog(log));
   if (config.rateLimit > 0) {
     const burst = config.rateLimitBurst ?? Math.max(1, Math.ceil(config.rateLimit));
     app.use(rateLimit(config.rateLimit, burst));

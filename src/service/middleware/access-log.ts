@@ -1,14 +1,17 @@
 // One JSON access line per request through pino: info, 4xx and client aborts warn, 5xx error, each with its requestId, method,
-// url, address, status and milliseconds. Written by hand on pino rather than with pino-http, whose per-request
-// child logger and serializers cost more CPU than the line itself; probes and /metrics never reach it.
+// url, address, status and milliseconds (refused requests included). Written by hand on pino rather than with pino-http, whose per-request
+// child logger and serializers cost more CPU than the line itself; probes and /metrics are skipped.
 import type { NextFunction, Request, Response } from "express";
 import { CLIENT_CLOSED_STATUS } from "../errors.js";
 import { type Logger, pinoOf } from "../log.js";
 import { idOf } from "./request-id.js";
 
-export function accessLog(log: Logger) {
+/** Logs every request but those to `quietPaths` (the probes). */
+export function accessLog(log: Logger, quietPaths: readonly string[] = []) {
   const logger = pinoOf(log);
+  const quiet = new Set(quietPaths);
   return (req: Request, res: Response, next: NextFunction) => {
+    if (quiet.has(req.path)) return next();
     const started = process.hrtime.bigint();
     // The URL as it arrived (routers rewrite req.url while they run).
     const url = req.originalUrl;

@@ -3,6 +3,9 @@ import { Router } from "express";
 import type { Metrics } from "../metrics.js";
 import type { ServingState } from "../state.js";
 
+/** Answered before the heavy middleware, never access-logged nor rate-limited. */
+export const PROBE_PATHS: readonly string[] = ["/healthz", "/readyz", "/metrics"];
+
 export function healthRouter(state: ServingState, metrics: Metrics): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
