@@ -1,10 +1,13 @@
 // HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
-// (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load.
+// (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load;
+// first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import autocannon, { type Result } from "autocannon";
+import { createInferenceEngine } from "../src/inference/inference.js";
+import { readManifest } from "../src/models/manifest.js";
 import { CliError, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, readFlags, string } from "../src/util/flags.js";
 import { buildModelsDir, digitJpeg, digitPng, digitsByClass } from "../test/service-fixture.js";
@@ -119,6 +122,50 @@ async function probe(url: string, duration: number) {
   };
 }
 
+/**
+ * The embedder alone, as the service runs it (same engine, workers and threads) with `connections`
+ * one-image calls in flight for `duration` seconds: the images/s that /classify could reach with no
+ * HTTP, decoding, search or JSON (serving overhead = 1 − classify req/s ÷ this).
+ */
+async function rawEmbedder(
+  modelsDir: string,
+  options: { engine: "pool" | "microbatch"; workers: number; threads: number },
+  connections: number,
+  duration: number,
+) {
+  const manifest = await readManifest(modelsDir);
+  const name = manifest.references?.embedder;
+  const entry = name ? manifest.models[name] : undefined;
+  if (!name || !entry) throw new CliError(`${modelsDir}/manifest.json names no embedder`);
+  const engine = await createInferenceEngine(join(modelsDir, entry.file), {
+    engine: options.engine,
+    workers: options.workers,
+    intraOpNumThreads: options.threads,
+    output: entry.output.name,
+    warmUp: true,
+  });
+  try {
+    const image = new Float32Array(engine.inputShape.reduce((a, b) => a * b, 1)).fill(0.5);
+    let images = 0;
+    const end = performance.now() + duration * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (performance.now() < end) {
+          await engine.run(image, 1);
+          images++;
+        }
+      }),
+    );
+    return {
+      model: name,
+      imagesPerSec: Math.round(images / ((performance.now() - started) / 1000)),
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
 function line(
   endpoint: string,
   connections: number,
@@ -153,6 +200,11 @@ runScript("bench/http", async () => {
   if (!existsSync(join(modelsDir, "manifest.json"))) {
     throw new CliError(`${modelsDir}/manifest.json not found: pass --models-dir DIR or --tiny`);
   }
+  const busy = Math.max(...levels);
+  const raw = await rawEmbedder(modelsDir, { engine, workers, threads }, busy, duration);
+  process.stdout.write(
+    `${JSON.stringify({ bench: "http", endpoint: "(embedder, no HTTP)", connections: busy, durationS: duration, ...raw, engine, workers, threads })}\n`,
+  );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
@@ -201,12 +253,16 @@ runScript("bench/http", async () => {
         );
       }
     }
-    const busy = Math.max(...levels);
     const [classify, health] = await Promise.all([
       load(url, "/classify", body, busy, duration),
       probe(`${url}/healthz`, duration),
     ]);
-    line("/classify", busy, duration, classify, { ...setup, with: "/healthz probe" });
+    line("/classify", busy, duration, classify, {
+      ...setup,
+      with: "/healthz probe",
+      embedderImagesPerSec: raw.imagesPerSec,
+      classifyToEmbedder: Number((classify.requests.average / raw.imagesPerSec).toFixed(3)),
+    });
     process.stdout.write(
       `${JSON.stringify({ bench: "http", endpoint: "/healthz", underLoad: `/classify c=${busy}`, ...health, ...setup })}\n`,
     );

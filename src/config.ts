@@ -5,6 +5,24 @@ import { DEFAULT_MAX_QUEUE } from "./inference/engine.js";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A comma-separated list (blanks dropped). */
+const list = z
+  .string()
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .or(z.array(z.string()));
+
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])])
+  .transform((v) => v === true || v === "true" || v === "1" || v === "yes");
+
+/** How long the server waits for a whole request (node's server.requestTimeout): the latency buckets reach it. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 const ConfigSchema = z.object({
   port: int(0, 65535).default(8080),
   host: z.string().min(1).default("0.0.0.0"),
@@ -34,6 +52,24 @@ const ConfigSchema = z.object({
   /** Unset: the references' own `defaultLevel` from the manifest, else 5. */
   defaultLevel: int(1, 5).optional(),
   reloadDebounceMs: int(0, 60_000).default(500),
+  /** First delay before a failed reload is tried again (ms); doubles per failure, up to 60 s. */
+  reloadRetryMs: int(100, 600_000).default(1_000),
+  /** pino level of the JSON logs (access lines are info, 4xx warn, 5xx error). */
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** API keys (comma-separated); with none here or in apiKeysFile, no key is asked for. */
+  apiKeys: list.default([]),
+  /** A file of API keys, one a line (# comments); read once at start. */
+  apiKeysFile: z.string().min(1).optional(),
+  /** Paths answered without a key while keys are on (probes; add /metrics for an open scrape). */
+  authOpenPaths: list.default(["/healthz", "/readyz"]),
+  /** Requests per second per client (its key, else its address); 0: no limit. */
+  rateLimit: z.coerce.number().min(0).max(1e6).default(0),
+  /** Requests a client may send at once above the rate; unset: one second's worth (at least 1). */
+  rateLimitBurst: int(1, 1e6).optional(),
+  /** Origins (scheme://host[:port]) whose pages may call the API; "*" for any; empty: none (same origin only). */
+  corsOrigins: list.default([]),
+  /** /v1/models and /references include training commands and run paths (off: left out). */
+  exposeProvenance: bool.default(false),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -43,7 +79,7 @@ export class ConfigError extends Error {
 }
 
 /** Each setting: its flag, its environment variable. Flags win over the environment. */
-const SOURCES: Record<keyof Config, { flag: string; env: string }> = {
+const SOURCES: Record<keyof Config, { flag?: string; env: string }> = {
   port: { flag: "port", env: "PORT" },
   host: { flag: "host", env: "HOST" },
   modelsDir: { flag: "models-dir", env: "CGNN_MODELS_DIR" },
@@ -62,6 +98,16 @@ const SOURCES: Record<keyof Config, { flag: string; env: string }> = {
   defaultK: { flag: "default-k", env: "CGNN_DEFAULT_K" },
   defaultLevel: { flag: "default-level", env: "CGNN_DEFAULT_LEVEL" },
   reloadDebounceMs: { flag: "reload-debounce-ms", env: "CGNN_RELOAD_DEBOUNCE_MS" },
+  reloadRetryMs: { flag: "reload-retry-ms", env: "CGNN_RELOAD_RETRY_MS" },
+  logLevel: { flag: "log-level", env: "CGNN_LOG_LEVEL" },
+  // Keys only from the environment or a file: a flag would show them in `ps`.
+  apiKeys: { env: "CGNN_API_KEYS" },
+  apiKeysFile: { flag: "api-keys-file", env: "CGNN_API_KEYS_FILE" },
+  authOpenPaths: { flag: "auth-open-paths", env: "CGNN_AUTH_OPEN_PATHS" },
+  rateLimit: { flag: "rate-limit", env: "CGNN_RATE_LIMIT" },
+  rateLimitBurst: { flag: "rate-limit-burst", env: "CGNN_RATE_LIMIT_BURST" },
+  corsOrigins: { flag: "cors-origins", env: "CGNN_CORS_ORIGINS" },
+  exposeProvenance: { flag: "expose-provenance", env: "CGNN_EXPOSE_PROVENANCE" },
 };
 
 /** Room for multipart framing (boundaries, part headers) beside the files themselves. */
@@ -87,9 +133,11 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
   const options = Object.fromEntries(
-    Object.values(SOURCES).map(({ flag }) => [flag, { type: "string" as const }]),
+    Object.values(SOURCES)
+      .filter(({ flag }) => flag !== undefined)
+      .map(({ flag }) => [flag, { type: "string" as const }]),
   );
-  let flags: Record<string, string | boolean | undefined>;
+  let flags: Record<string, unknown>;
   try {
     flags = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
@@ -97,7 +145,8 @@ export function loadConfig(
   }
   const raw: Record<string, unknown> = {};
   for (const [key, { flag, env: name }] of Object.entries(SOURCES)) {
-    const value = flags[flag] ?? env[name];
+    const value =
+      (flag === undefined ? undefined : (flags[flag] as string | undefined)) ?? env[name];
     if (value !== undefined && value !== "") raw[key] = value;
   }
   const result = ConfigSchema.safeParse(raw);
@@ -105,9 +154,10 @@ export function loadConfig(
     const issue = result.error.issues[0];
     const key = issue.path[0] as keyof Config;
     const { flag, env: name } = SOURCES[key];
-    throw new ConfigError(
-      `bad value ${JSON.stringify(raw[key])} for --${flag} / ${name}: ${issue.message}`,
-    );
+    const where = flag === undefined ? name : `--${flag} / ${name}`;
+    // A key is never echoed back (it would land in logs).
+    const value = key === "apiKeys" ? "(hidden)" : JSON.stringify(raw[key]);
+    throw new ConfigError(`bad value ${value} for ${where}: ${issue.message}`);
   }
   return result.data;
 }

@@ -60,7 +60,7 @@ test("malformed multipart bodies are 400 bad_multipart, never 500", async () => 
     .send("x");
   assert.equal(missingBoundary.status, 400);
   assert.equal(missingBoundary.body.error.code, "bad_multipart");
-  assert.doesNotMatch(await metricsText(), /code="internal"/);
+  assert.doesNotMatch(await metricsText(), /error="internal"/);
   assert.equal(svc.logs.filter((l) => l.event === "request_error").length, 0);
 });
 
@@ -99,9 +99,9 @@ test("uploads the client aborts (multipart or raw) are client_closed_request (49
   }
   assert.equal(svc.logs.filter((l) => l.event === "request_error").length, 0);
   const text = await metricsText();
-  assert.match(text, /cgnn_http_errors_total\{[^}]*code="client_closed_request"[^}]*\} 2/);
-  assert.doesNotMatch(text, /code="internal"/);
-  assert.match(text, /cgnn_http_requests_total\{[^}]*status="499"[^}]*\} 2/);
+  assert.match(text, /cgnn_http_errors_total\{[^}]*error="client_closed_request"[^}]*\} 2/);
+  assert.doesNotMatch(text, /error="internal"/);
+  assert.match(text, /cgnn_http_requests_total\{[^}]*code="499"[^}]*\} 2/);
 });
 
 /** A 28×28 JPEG whose frame header is rewritten to claim `width` × `height`. */

@@ -206,6 +206,13 @@ export function testConfig(modelsDir: string, overrides: Partial<Config> = {}): 
     shutdownTimeoutMs: 8_000,
     defaultK: 3,
     reloadDebounceMs: 50,
+    reloadRetryMs: 200,
+    logLevel: "info",
+    apiKeys: [],
+    authOpenPaths: ["/healthz", "/readyz"],
+    rateLimit: 0,
+    corsOrigins: [],
+    exposeProvenance: false,
     ...overrides,
   };
 }

@@ -2,7 +2,7 @@
 import type { Express } from "express";
 import type { Config } from "../src/config.js";
 import { createApp } from "../src/service/app.js";
-import { type Logger, silentLogger } from "../src/service/log.js";
+import { createLogger, type Logger } from "../src/service/log.js";
 import { Metrics } from "../src/service/metrics.js";
 import { Reloader } from "../src/service/reload.js";
 import { ServingState } from "../src/service/state.js";
@@ -26,10 +26,13 @@ export async function startTestService(overrides: Partial<Config> = {}): Promise
   const metrics = new Metrics();
   const state = new ServingState();
   const logs: TestService["logs"] = [];
-  const log: Logger = (event, fields = {}) => {
-    logs.push({ event, fields });
-    silentLogger(event, fields);
-  };
+  // Real pino lines at every level, read back into `logs`.
+  const log: Logger = createLogger("trace", {
+    write(line: string) {
+      const { event, ...fields } = JSON.parse(line);
+      logs.push({ event, fields });
+    },
+  });
   const reloader = new Reloader(config, metrics, state, log);
   const app = createApp({ config, state, metrics, log });
   return {

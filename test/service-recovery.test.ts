@@ -39,7 +39,10 @@ test("past --max-queue waiting images a request gets 503 overloaded with Retry-A
       .send(await digitPng(0));
     assert.equal(served.status, 200, served.text);
     const after = await request(svc.app).get("/metrics");
-    assert.match(after.text, /cgnn_http_errors_total\{route="\/classify",code="overloaded"\} 1/);
+    assert.match(
+      after.text,
+      /cgnn_http_errors_total\{route="\/classify",code="503",error="overloaded"\} 1/,
+    );
   } finally {
     await svc.stop();
   }

@@ -346,17 +346,17 @@ test("GET /metrics exposes the cgnn_ metrics in valid exposition format", async 
   assert.match(res.headers["content-type"], /text\/plain/);
   const text = res.text;
   for (const name of [
-    'cgnn_http_request_duration_seconds_bucket{le="0.05",method="POST",route="/classify",status="200"}',
-    'cgnn_http_requests_total{method="POST",route="/classify",status="422"}',
-    'cgnn_http_errors_total{route="/classify",code="too_many_pixels"}',
+    'cgnn_http_request_duration_seconds_bucket{le="0.05",method="POST",route="/classify",code="200"}',
+    'cgnn_http_requests_total{method="POST",route="/classify",code="422"}',
+    'cgnn_http_errors_total{route="/classify",code="413",error="too_many_pixels"}',
     'cgnn_inference_duration_seconds_count{model="embedder"}',
     'cgnn_index_search_duration_seconds_count{model="embedder",level="5"}',
     'cgnn_classifications_total{label="7",endpoint="classify"}',
     'cgnn_references_info{version="v1",embedder="embedder"} 1',
     "cgnn_reload_failures_total 0",
     "cgnn_ready 1",
-    "cgnn_process_cpu_seconds_total",
-    'cgnn_http_requests_total{method="GET",route="unmatched",status="404"}',
+    "process_cpu_seconds_total",
+    'cgnn_http_requests_total{method="GET",route="unmatched",code="404"}',
   ]) {
     assert.ok(text.includes(name), `metrics lack ${name}`);
   }

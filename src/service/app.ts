@@ -1,13 +1,21 @@
-// The express application: routes, request metrics, 404s and the one error middleware.
+// The express application, in order: request metrics and id, the access log (probes skipped), security headers,
+// CORS, API keys, then the probes and /metrics (before the rest), rate limits, the routes, 404s and the errors.
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Config } from "../config.js";
 import { CLIENT_CLOSED_STATUS, clientClosed, notFound, toHttpError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
+import { accessLog } from "./middleware/access-log.js";
+import { apiKeyCheck, loadApiKeys } from "./middleware/api-keys.js";
+import { cors } from "./middleware/cors.js";
+import { rateLimit } from "./middleware/rate-limit.js";
+import { idOf, requestId } from "./middleware/request-id.js";
+import { securityHeaders } from "./middleware/security-headers.js";
 import { classifyRouter } from "./routes/classify.js";
 import { explainRouter } from "./routes/explain.js";
-import { healthRouter } from "./routes/health.js";
+import { healthRouter, PROBE_PATHS } from "./routes/health.js";
 import { kserveRouter } from "./routes/kserve.js";
+import { modelsRouter } from "./routes/models.js";
 import { openApiRouter } from "./routes/openapi.js";
 import { polynomialRouter } from "./routes/polynomial.js";
 import { referencesRouter } from "./routes/references.js";
@@ -37,7 +45,9 @@ function errorMessage(thrown: unknown): string {
   return thrown instanceof Error ? thrown.message : String(thrown);
 }
 
+/** Builds the app; throws ConfigError when the API keys file cannot be read or holds bad keys. */
 export function createApp({ config, state, metrics, log }: AppDeps): express.Express {
+  const apiKeys = loadApiKeys(config);
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -45,23 +55,36 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
+    metrics.httpInFlight.inc();
     // "close" also comes when the client goes away first: counted as 499, as nginx does.
     res.once("close", () => {
+      metrics.httpInFlight.dec();
       const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED_STATUS;
-      const labels = { method: req.method, route: routeOf(req), status: String(status) };
+      const labels = { method: req.method, route: routeOf(req), code: String(status) };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   });
+  app.use(requestId);
+  // Before the key check, so that refused requests are logged too; probes and /metrics pass unlogged.
+  app.use(accessLog(log, PROBE_PATHS));
+  app.use(securityHeaders({ crossOrigin: config.corsOrigins.length > 0 }));
+  if (config.corsOrigins.length > 0) app.use(cors(config.corsOrigins));
+  if (apiKeys.length > 0) app.use(apiKeyCheck(apiKeys, config.authOpenPaths));
 
   app.use(healthRouter(state, metrics));
+  if (config.rateLimit > 0) {
+    const burst = config.rateLimitBurst ?? Math.max(1, Math.ceil(config.rateLimit));
+    app.use(rateLimit(config.rateLimit, burst));
+  }
+  app.use(modelsRouter(state, config));
   app.use(classifyRouter(config, state, metrics));
   app.use(taylornetRouter(config, state, metrics));
   app.use(kserveRouter(config, state));
   app.use(openApiRouter());
   app.use(webRouter());
-  app.use(referencesRouter(state));
+  app.use(referencesRouter(state, config));
   app.use(explainRouter(config, state));
   app.use(polynomialRouter(state));
 
@@ -70,16 +93,23 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
   app.use((thrown: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(thrown);
     const error = clientGone(req) ? clientClosed() : toHttpError(thrown);
+    const requestId = idOf(req);
     if (error.status === CLIENT_CLOSED_STATUS) {
-      log("request_aborted", { method: req.method, path: req.path, cause: errorMessage(thrown) });
+      log("request_aborted", {
+        requestId,
+        method: req.method,
+        path: req.path,
+        cause: errorMessage(thrown),
+      });
     } else if (error.status === 500) {
       log("request_error", {
+        requestId,
         method: req.method,
         path: req.path,
         error: String((thrown as Error)?.stack ?? thrown),
       });
     }
-    metrics.httpErrors.inc({ route: routeOf(req), code: error.code });
+    metrics.httpErrors.inc({ route: routeOf(req), code: String(error.status), error: error.code });
     if (error.status === CLIENT_CLOSED_STATUS) {
       res.status(error.status).end();
       return;

@@ -1,4 +1,5 @@
-// Hot reload: on a manifest change (fs.watch + debounce) or SIGHUP, build and verify a new serving set, then swap it in.
+// Hot reload: on a manifest change (fs.watch + debounce) or SIGHUP, build and verify a new serving set, then swap
+// it in; a failed reload is tried again with backoff until a good set arrives (the old one serves meanwhile).
 import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -7,10 +8,13 @@ import type { Config } from "../config.js";
 import { MANIFEST_FILE } from "../models/manifest.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
-import { loadServingSet, type ServingSet } from "./serving-set.js";
-import type { ServingState } from "./state.js";
+import { closeServingSet, loadServingSet, type ServingSet } from "./serving-set.js";
+import type { ReloadStatus, ServingState } from "./state.js";
 
 export type LoadFn = (config: Config, metrics: Metrics, log: Logger) => Promise<ServingSet>;
+
+/** Longest wait between retries of a failing reload. */
+export const MAX_RELOAD_RETRY_MS = 60_000;
 
 export class Reloader {
   private running?: Promise<boolean>;
@@ -18,6 +22,8 @@ export class Reloader {
   private manifestHash?: string;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private closed = false;
   private readonly onSighup = () => void this.reload("SIGHUP", true);
 
   constructor(
@@ -47,11 +53,28 @@ export class Reloader {
     return this.running;
   }
 
+  /** The last attempt's outcome (a copy). */
+  get status(): ReloadStatus {
+    return { ...this.last };
+  }
+
+  private get last(): ReloadStatus {
+    return this.state.reload;
+  }
+
+  private set last(status: ReloadStatus) {
+    this.state.reload = status;
+  }
+
   private async doReload(reason: string, force: boolean): Promise<boolean> {
     const started = Date.now();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const hash = await this.hashManifest();
     if (!force && this.state.ready && hash !== undefined && hash === this.manifestHash) {
       this.log("reload_skipped", { reason, detail: "manifest unchanged" });
+      // Back to the manifest that serves: nothing is failing any more.
+      this.succeeded(reason, false);
       return false;
     }
     this.log("reload_started", { reason });
@@ -59,12 +82,11 @@ export class Reloader {
     try {
       set = await this.load(this.config, this.metrics, this.log);
     } catch (error) {
-      this.metrics.reloadFailures.inc();
-      this.log("reload_failed", {
-        reason,
-        error: (error as Error).message,
-        serving: this.state.current?.referencesEntry.version ?? null,
-      });
+      this.failed(reason, error as Error, started);
+      return false;
+    }
+    if (this.closed) {
+      await closeServingSet(set);
       return false;
     }
     this.state.swap(set);
@@ -72,6 +94,8 @@ export class Reloader {
     this.metrics.reloads.inc();
     this.metrics.ready.set(1);
     this.metrics.setReferences(set.referencesEntry.version, set.embedder.name);
+    this.metrics.reloadDuration.observe({ result: "success" }, (Date.now() - started) / 1000);
+    this.succeeded(reason, true);
     this.log("reload_done", {
       reason,
       generation: set.generation,
@@ -80,6 +104,51 @@ export class Reloader {
       ms: Date.now() - started,
     });
     return true;
+  }
+
+  private succeeded(reason: string, loaded: boolean): void {
+    const now = new Date().toISOString();
+    if (loaded) {
+      this.metrics.reloadLastSuccess.set(Date.now() / 1000);
+      this.last = { status: "ok", reason, lastAttemptAt: now, lastSuccessAt: now, failures: 0 };
+    } else if (this.last.status === "failed") {
+      this.last = {
+        ...this.last,
+        status: "ok",
+        error: undefined,
+        nextRetryAt: undefined,
+        failures: 0,
+      };
+    }
+    this.metrics.reloadLastFailed.set(0);
+  }
+
+  /** Counts and logs a failure and schedules the retry: reloadRetryMs, doubling, up to a minute. */
+  private failed(reason: string, error: Error, started: number): void {
+    this.metrics.reloadFailures.inc();
+    this.metrics.reloadLastFailed.set(1);
+    this.metrics.reloadDuration.observe({ result: "failure" }, (Date.now() - started) / 1000);
+    const failures = this.last.status === "failed" ? this.last.failures + 1 : 1;
+    const delay = Math.min(this.config.reloadRetryMs * 2 ** (failures - 1), MAX_RELOAD_RETRY_MS);
+    this.last = {
+      status: "failed",
+      reason,
+      lastAttemptAt: new Date().toISOString(),
+      lastSuccessAt: this.last.lastSuccessAt,
+      error: error.message,
+      failures,
+      nextRetryAt: this.closed ? undefined : new Date(Date.now() + delay).toISOString(),
+    };
+    this.log("reload_failed", {
+      reason,
+      error: error.message,
+      serving: this.state.current?.referencesEntry.version ?? null,
+      failures,
+      retryInMs: this.closed ? null : delay,
+    });
+    if (this.closed) return;
+    this.retryTimer = setTimeout(() => void this.reload("retry", true), delay);
+    this.retryTimer.unref();
   }
 
   private async hashManifest(): Promise<string | undefined> {
@@ -110,7 +179,9 @@ export class Reloader {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
     this.watcher?.close();
     process.off("SIGHUP", this.onSighup);
     await this.running;

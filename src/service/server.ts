@@ -3,10 +3,10 @@ import type { Server } from "node:http";
 import { Server as NetServer } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, ConfigError, loadConfig } from "../config.js";
+import { type Config, ConfigError, loadConfig, REQUEST_TIMEOUT_MS } from "../config.js";
 import { createApp } from "./app.js";
 import { ConnectionDrainer } from "./drain.js";
-import { jsonLogger, type Logger } from "./log.js";
+import { createLogger, jsonLogger, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { Reloader } from "./reload.js";
 import { ServingState } from "./state.js";
@@ -37,7 +37,7 @@ export async function startService(
   const app = createApp({ config, state, metrics, log });
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 30_000;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = 10_000;
   const drainer = new ConnectionDrainer(server);
   await new Promise<void>((resolve, reject) => {
@@ -84,32 +84,35 @@ export async function startService(
 
 async function main(): Promise<void> {
   let config: Config;
+  let service: RunningService;
+  let log: Logger;
   try {
     config = loadConfig();
+    log = createLogger(config.logLevel);
+    service = await startService(config, log);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`cgnn: ${error.message}\n`);
     process.exit(2);
   }
-  const service = await startService(config);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    jsonLogger("shutdown_started", { signal });
+    log("shutdown_started", { signal });
     const forceMs = config.shutdownTimeoutMs + 2_000;
     const force = setTimeout(() => {
-      jsonLogger("shutdown_forced", { afterMs: forceMs });
+      log("shutdown_forced", { afterMs: forceMs });
       process.exit(1);
     }, forceMs);
     force.unref();
     service.close().then(
       () => {
-        jsonLogger("shutdown_done", {});
+        log("shutdown_done", {});
         process.exit(0);
       },
       (error) => {
-        jsonLogger("shutdown_failed", { error: String(error) });
+        log("shutdown_failed", { error: String(error) });
         process.exit(1);
       },
     );
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
   const ok = await service.loaded;
   if (!ok)
-    jsonLogger("not_ready", {
+    log("not_ready", {
       detail: "no models loaded; fix models/manifest.json (a change reloads) or send SIGHUP",
     });
 }

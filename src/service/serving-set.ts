@@ -14,7 +14,7 @@ import {
   verifyFile,
 } from "../models/manifest.js";
 import { readReferenceSet } from "../references/reference-set.js";
-import type { Logger } from "./log.js";
+import { type Logger, logStep, silentLogger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { preprocessImages } from "./preprocess.js";
 
@@ -50,14 +50,13 @@ function sameShape(a: readonly unknown[], b: readonly unknown[]): boolean {
 }
 
 async function loadModel(
-  dir: string,
+  path: string,
   name: string,
   entry: ModelEntry,
   config: Config,
   metrics: Metrics,
   log: Logger,
 ) {
-  const path = await verifyFile(dir, entry);
   const preprocessing = modelPreprocessing(path, entry);
   const engine = await createInferenceEngine(path, {
     engine: config.engine,
@@ -95,6 +94,7 @@ async function loadModel(
     throw error;
   }
   const run = async (input: Float32Array, n: number) => {
+    metrics.inferenceBatchSize.observe({ model: name }, n);
     const end = metrics.inferenceDuration.startTimer({ model: name });
     try {
       return await engine.run(input, n);
@@ -108,6 +108,7 @@ async function loadModel(
       const { batch, inputs } = await preprocessImages(images, engine.inputShape, options);
       return { output: await run(batch, inputs.length), inputs };
     }
+    metrics.inferenceBatchSize.observe({ model: name }, images.length);
     const end = metrics.inferenceDuration.startTimer({ model: name });
     try {
       return await engine.runImages(images, options);
@@ -138,8 +139,8 @@ function pickClassifier(models: Map<string, LoadedModel>): LoadedModel | undefin
 }
 
 /** Reads and checks the reference set, embeds it into per-level indexes, and self-tests each level. */
-async function loadReferences(dir: string, refs: ReferencesEntry, embedder: LoadedModel) {
-  const set = await readReferenceSet(await verifyFile(dir, refs));
+async function loadReferences(path: string, refs: ReferencesEntry, embedder: LoadedModel) {
+  const set = await readReferenceSet(path);
   const shape = [set.height, set.width, set.channels];
   const fail = (message: string): never => {
     throw new ManifestError(`references ${refs.file} (${set.version}): ${message}`);
@@ -172,23 +173,34 @@ async function loadReferences(dir: string, refs: ReferencesEntry, embedder: Load
 export async function loadServingSet(
   config: Config,
   metrics: Metrics,
-  log: Logger = () => {},
+  log: Logger = silentLogger,
 ): Promise<ServingSet> {
   const dir = config.modelsDir;
   const manifest = await readManifest(dir);
   const refs = manifest.references;
   if (!refs) throw new ManifestError(`${dir}/manifest.json: has no references entry`);
+  const embedderRole = manifest.models[refs.embedder].role;
+  if (embedderRole !== "embedder") {
+    throw new ManifestError(`references.embedder "${refs.embedder}" is a ${embedderRole}`);
+  }
+  // Every file is checked (present, inside the directory, sha256) before any session opens or
+  // warms: a set that will fail for a file fails at once, without touching the serving one.
+  const paths = new Map<string, string>();
+  for (const [name, entry] of Object.entries(manifest.models)) {
+    paths.set(name, await verifyFile(dir, entry));
+  }
+  const referencesPath = await verifyFile(dir, refs);
+  logStep(log, "reload_files_verified", { files: paths.size + 1 });
   const models = new Map<string, LoadedModel>();
   try {
     for (const [name, entry] of Object.entries(manifest.models)) {
-      models.set(name, await loadModel(dir, name, entry, config, metrics, log));
+      const started = Date.now();
+      models.set(name, await loadModel(paths.get(name)!, name, entry, config, metrics, log));
+      logStep(log, "model_loaded", { model: name, ms: Date.now() - started });
     }
     const embedder = models.get(refs.embedder)!;
-    if (embedder.entry.role !== "embedder") {
-      throw new ManifestError(`references.embedder "${refs.embedder}" is a ${embedder.entry.role}`);
-    }
     const { index: references, images: referenceImages } = await loadReferences(
-      dir,
+      referencesPath,
       refs,
       embedder,
     );

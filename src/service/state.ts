@@ -16,6 +16,21 @@ export interface Unreadiness {
   models?: string[];
 }
 
+/** What the last reload attempt did: /v1/models shows it, operators read why a new set is not serving. */
+export interface ReloadStatus {
+  status: "ok" | "failed" | "never";
+  /** The last attempt's reason and end time. */
+  reason?: string;
+  lastAttemptAt?: string;
+  lastSuccessAt?: string;
+  /** Why the last attempt failed (status "failed"). */
+  error?: string;
+  /** Failed attempts in a row. */
+  failures: number;
+  /** When the next retry runs (status "failed" and not shut down). */
+  nextRetryAt?: string;
+}
+
 export interface Lease {
   set: ServingSet;
   release(): void;
@@ -25,6 +40,8 @@ export class ServingState {
   private slot?: Slot;
   private readonly retiring = new Set<Slot>();
   private stopping = false;
+  /** The last reload attempt's outcome (the Reloader keeps it; /v1/models shows it). */
+  reload: ReloadStatus = { status: "never", failures: 0 };
 
   /** True from the shutdown signal on: /readyz answers 503, responses close their connection. */
   get shuttingDown(): boolean {

@@ -1,7 +1,10 @@
 // What a loaded model looks like to clients: the shared description behind /v1/models and the KServe metadata.
+import { withoutProvenance } from "../provenance.js";
 import type { LoadedModel } from "../serving-set.js";
 
-export function describeModel(m: LoadedModel) {
+/** `exposeProvenance` false (the default): metrics and data without training commands and run paths. */
+export function describeModel(m: LoadedModel, exposeProvenance = false) {
+  const keep = <T>(value: T): T => (exposeProvenance ? value : withoutProvenance(value));
   return {
     name: m.name,
     version: m.entry.version,
@@ -19,8 +22,8 @@ export function describeModel(m: LoadedModel) {
     ],
     outputs: [{ name: m.output, shape: ["batch", ...m.entry.output.shape] }],
     labels: m.entry.labels,
-    metrics: m.entry.metrics,
-    data: m.entry.data ?? null,
+    metrics: keep(m.entry.metrics),
+    data: keep(m.entry.data ?? null),
     createdAt: m.entry.createdAt ?? null,
   };
 }

@@ -1,8 +1,10 @@
-// Liveness, readiness, the model list and the Prometheus exposition.
+// Liveness, readiness and the Prometheus exposition: mounted before the access log and the heavy middleware.
 import { Router } from "express";
 import type { Metrics } from "../metrics.js";
 import type { ServingState } from "../state.js";
-import { describeModel } from "./describe.js";
+
+/** Answered before the heavy middleware, never access-logged nor rate-limited. */
+export const PROBE_PATHS: readonly string[] = ["/healthz", "/readyz", "/metrics"];
 
 export function healthRouter(state: ServingState, metrics: Metrics): Router {
   const router = Router();
@@ -20,23 +22,6 @@ export function healthRouter(state: ServingState, metrics: Metrics): Router {
       status: "ready",
       generation: set.generation,
       references: set.referencesEntry.version,
-    });
-  });
-  router.get("/v1/models", (_req, res) => {
-    const set = state.current;
-    if (!set) {
-      res.status(503).json({ error: { code: "not_ready", message: "models are not loaded yet" } });
-      return;
-    }
-    const r = set.referencesEntry;
-    res.json({
-      models: [...set.models.values()].map(describeModel),
-      references: {
-        version: r.version,
-        embedder: r.embedder,
-        levels: set.references.levelNumbers,
-        sha256: r.sha256,
-      },
     });
   });
   router.get("/metrics", async (_req, res) => {

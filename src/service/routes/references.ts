@@ -6,6 +6,7 @@ import { gridPng } from "../../data/contact-sheet.js";
 import { encodePng } from "../../data/png-encode.js";
 import type { ReferenceImages } from "../../index/reference-index.js";
 import { notFound, notReady } from "../errors.js";
+import { withoutProvenance } from "../provenance.js";
 import type { ServingSet } from "../serving-set.js";
 import type { ServingState } from "../state.js";
 import { parseQuery } from "./query.js";
@@ -54,7 +55,8 @@ function fresh(req: Request, res: Response, etag: string): boolean {
   return false;
 }
 
-function describe(set: ServingSet) {
+function describe(set: ServingSet, exposeProvenance: boolean) {
+  const keep = <T>(value: T): T => (exposeProvenance ? value : withoutProvenance(value));
   const images = set.referenceImages;
   const entry = set.referencesEntry;
   const embedder = set.models.get(entry.embedder)?.entry;
@@ -64,7 +66,7 @@ function describe(set: ServingSet) {
     etag: referencesEtag(set),
     loadedAt: set.loadedAt.toISOString(),
     embedder: { name: entry.embedder, version: embedder?.version ?? null },
-    data: embedder?.data ?? null,
+    data: keep(embedder?.data ?? null),
     classes: images.classes,
     shape: [images.height, images.width, images.channels],
     defaultLevel: entry.defaultLevel ?? null,
@@ -76,8 +78,8 @@ function describe(set: ServingSet) {
       ),
       sheet: `/references/levels/${l.level}/sheet.png`,
     })),
-    metrics: entry.metrics ?? {},
-    command: entry.command ?? null,
+    metrics: keep(entry.metrics ?? {}),
+    command: exposeProvenance ? (entry.command ?? null) : null,
     createdAt: entry.createdAt ?? null,
   };
 }
@@ -114,12 +116,15 @@ function sheetPng(set: ServingSet, level: Level, perClass: number, scale: number
   return png;
 }
 
-export function referencesRouter(state: ServingState): Router {
+export function referencesRouter(
+  state: ServingState,
+  options: { exposeProvenance: boolean } = { exposeProvenance: false },
+): Router {
   const router = Router();
   router.get("/references", (req, res) => {
     const set = current(state);
     if (fresh(req, res, referencesEtag(set))) return;
-    res.json(describe(set));
+    res.json(describe(set, options.exposeProvenance));
   });
   router.get("/references/levels/:level/images/:file", (req, res) => {
     const set = current(state);
