@@ -38,7 +38,7 @@ test("SIGTERM under keep-alive load: readyz 503, every response complete, exit 0
   const fixture = await buildModelsDir();
   const service = await startServiceChild(fixture.dir, {
     CGNN_WORKERS: "2",
-    CGNN_SHUTDOWN_DELAY_MS: "1000",
+    CGNN_SHUTDOWN_DELAY_MS: "2000",
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 6 });
   try {
@@ -97,7 +97,7 @@ test("SIGTERM under keep-alive load: readyz 503, every response complete, exit 0
 
     assert.deepEqual(failures, [], "no request may fail other than by a refused new connection");
     assert.equal(code, 0, JSON.stringify(service.logs.slice(-5)));
-    assert.ok(tookMs < 5_000, `exit took ${tookMs} ms`);
+    assert.ok(tookMs < 6_000, `exit took ${tookMs} ms`);
     const firstNotReady = readiness.indexOf(503);
     assert.ok(firstNotReady >= 0, `readyz: ${readiness}`);
     assert.ok(
