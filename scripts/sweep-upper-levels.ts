@@ -92,7 +92,7 @@ async function main() {
       { workers },
     );
     const seconds = (Date.now() - started) / 1000;
-    const report = evaluateByAngle({
+    const report = await evaluateByAngle({
       embedder,
       test,
       references: {

@@ -106,7 +106,7 @@ test("evaluateByAngle reports every level and both baselines, and checks shapes"
     provenance: {},
     levels: [level(3, 5), level(9, 2)],
   };
-  const result = evaluateByAngle({ embedder, test, references, train, batch: 5 });
+  const result = await evaluateByAngle({ embedder, test, references, train, batch: 5 });
   assert.deepEqual(
     result.levels.map((l) => [l.level, l.references]),
     [
@@ -125,7 +125,7 @@ test("evaluateByAngle reports every level and both baselines, and checks shapes"
   assert.equal(result.nearestNeighbour?.trainingImages, 30);
   assert.equal(result.testImages, 12);
   const wrong = { ...test, height: 4, width: 16 };
-  assert.throws(() => evaluateByAngle({ embedder, test: wrong }), /takes 8×8×1/);
+  await assert.rejects(evaluateByAngle({ embedder, test: wrong }), /takes 8×8×1/);
 });
 
 test("an exported ONNX embedder scores the same as its checkpoint on tfjs", async () => {
@@ -144,7 +144,7 @@ test("an exported ONNX embedder scores the same as its checkpoint on tfjs", asyn
     provenance: {},
     levels: [{ level: 1, images: d.images, labels: d.labels, count: 6 }],
   };
-  const expected = evaluateByAngle({ embedder, test, references, train });
+  const expected = await evaluateByAngle({ embedder, test, references, train });
   const source = await onnxEmbedSource(onnxPath, { batch: 4, threads: 1 });
   try {
     assert.deepEqual(source.input, [8, 8, 1]);

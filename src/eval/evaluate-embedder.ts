@@ -85,38 +85,15 @@ export async function evaluateSourceByAngle(
   return { ...report, accuracy, dim: source.dim, embedSeconds };
 }
 
-export function evaluateByAngle(inputs: EvaluationInputs): EvaluationResult {
-  const { embedder, test, references, train, batch } = inputs;
-  checkCompatible(embedder, `test set ${test.name}`, test);
-  const started = performance.now();
-  const embed = (images: Float32Array, count: number) =>
-    embedWith(embedder.spec, embedder.weights, images, count, { batchSize: batch });
-  const testEmb = { embeddings: embed(test.images, test.count), labels: test.labels };
-  const levels: (LabelledEmbeddings & { level: number })[] = [];
-  if (references) {
-    checkCompatible(embedder, `reference set ${references.version}`, references);
-    if (references.classes.length !== test.classes.length) {
-      throw new Error(
-        `reference set has ${references.classes.length} classes, test set ${test.classes.length}`,
-      );
-    }
-    for (const l of [...references.levels].sort((a, b) => a.level - b.level)) {
-      levels.push({ level: l.level, embeddings: embed(l.images, l.count), labels: l.labels });
-    }
-  }
-  let trainEmb: LabelledEmbeddings | undefined;
-  if (train) {
-    checkCompatible(embedder, `training set ${train.name}`, train);
-    trainEmb = { embeddings: embed(train.images, train.count), labels: train.labels };
-  }
-  const embedSeconds = (performance.now() - started) / 1000;
-  const report = angleReport({
+/** The evaluation with a trained embedder checkpoint on tfjs (an EmbedSource over it). */
+export function evaluateByAngle(inputs: EvaluationInputs): Promise<EvaluationResult> {
+  const { embedder, batch, ...data } = inputs;
+  const source: EmbedSource = {
+    name: embedder.spec.name,
+    input: embedder.spec.input as [number, number, number],
     dim: embedder.dim,
-    classes: test.classes.length,
-    test: testEmb,
-    levels,
-    train: trainEmb,
-  });
-  const accuracy = Object.fromEntries(report.levels.map((l) => [`L${l.level}`, l.accuracy]));
-  return { ...report, accuracy, dim: embedder.dim, embedSeconds };
+    embed: async (images, count) =>
+      embedWith(embedder.spec, embedder.weights, images, count, { batchSize: batch }),
+  };
+  return evaluateSourceByAngle(source, data);
 }
