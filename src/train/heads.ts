@@ -34,6 +34,7 @@ export function embedderHead(options: EmbedderHeadOptions): TrainHead {
       loss: (output, oneHot, p) => softmaxCrossEntropy(linearLogits(output, p), oneHot),
       logits: linearLogits,
       source,
+      form: { kind: "linear" },
     };
   }
   const arc = {
@@ -56,5 +57,6 @@ export function embedderHead(options: EmbedderHeadOptions): TrainHead {
         arc.scale,
       ) as tf.Tensor2D,
     source,
+    form: { kind: "arcface", ...arc },
   };
 }
