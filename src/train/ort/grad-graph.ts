@@ -15,6 +15,7 @@ import {
   type Value,
 } from "./grad-context.js";
 import { emitHead, headParams } from "./head-grads.js";
+import { monomials } from "./monomial-grads.js";
 import {
   avgPool,
   batchNorm,
@@ -39,6 +40,7 @@ export const SUPPORTED_LAYERS = [
   "residual",
   "avgPool",
   "globalAvgPool",
+  "monomials",
 ];
 
 export interface GradGraphOptions {
@@ -118,6 +120,8 @@ function emitLayer(
       return avgPool(ctx, layer, x, out, path, needDx);
     case "globalAvgPool":
       return globalAvgPool(ctx, x, path, needDx);
+    case "monomials":
+      return monomials(ctx, layer, x, out, needDx);
     case "residual": {
       const body = emitSequence(e, layer.body, x, `${path}.body`, needDx);
       const shortcut = emitSequence(e, layer.shortcut, x, `${path}.shortcut`, needDx);
