@@ -1,14 +1,23 @@
 // The ORT training graph's `monomials` layer (the direct Taylor model, Eq. 3) against the tfjs
 // reference step: the order-3 model's gradients, and the input gradient through the layer
-// (a dense layer before it trains), each to 1e-4.
+// (a dense layer before it trains), each to 1e-4; train() on ORT against the dedicated tfjs
+// trainer, and taylor-direct's engine choice.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, test } from "node:test";
+import { trainDirect } from "../src/analysis/direct-train.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
 import { resolveEngine } from "../src/train/create-engine.js";
 import { OrtGradients } from "../src/train/ort/engine.js";
 import { computeGradients, type StepModel } from "../src/train/step.js";
+import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 import { assertClose, batchFor, weightsFor } from "./ort-grad-helpers.js";
 
 before(async () => {
@@ -56,4 +65,63 @@ test("ORT gradients match tfjs through monomials (order 4) to a dense layer befo
 
 test("auto trains the direct Taylor model on ORT", () => {
   assert.equal(resolveEngine("auto", { spec: taylorDirectSpec(4) }), "ort");
+});
+
+test("train() on ORT reaches the dedicated tfjs trainer's weights on the direct model", async () => {
+  const random = rng(4);
+  const count = 48;
+  const data = {
+    name: "synthetic7",
+    images: Float32Array.from({ length: count * 49 }, () => random()),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    count,
+    height: 7,
+    width: 7,
+    channels: 1,
+    classes: Array.from({ length: 10 }, (_, k) => `${k}`),
+  };
+  const spec = taylorDirectSpec(2);
+  const options = { epochs: 3, batchSize: 16, lr: 0.01, seed: 2 };
+  const direct = await trainDirect(data, { spec, order: 2, norm: MNIST_NORMALIZATION, ...options });
+  const ort = await train({ spec, train: data, ...options, engine: "ort", progress: "none" });
+  for (const name of ["3.kernel", "3.bias"]) {
+    const [a, b] = [direct.weights[name].data, ort.weights[name].data];
+    let scale = 0;
+    let diff = 0;
+    a.forEach((v, i) => {
+      scale = Math.max(scale, Math.abs(v));
+      diff = Math.max(diff, Math.abs(v - b[i]));
+    });
+    assert.ok(diff < 1e-3 * scale, `${name}: ${diff} vs ${scale}`);
+  }
+  ort.history.forEach((h, i) => {
+    assert.ok(Math.abs(h.loss - direct.history[i].loss) < 1e-3);
+  });
+});
+
+test("taylor-direct takes ORT by default, says so, and writes its curves", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cgnn-direct-ort-"));
+  try {
+    const out = join(dir, "run");
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...["--import", "tsx", "scripts/taylor-direct.ts", "--order", "2", "--limit", "64"],
+        ...["--test-limit", "32", "--epochs", "1", "--no-analysis", "--progress", "none"],
+        ...["--out", out],
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /engine ort \(auto\), 1 intra-op thread\(s\)/);
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+    assert.equal(summary.engine, "ort");
+    assert.equal(summary.testCount, 32);
+    assert.ok(summary.testAccuracy >= 0 && summary.testAccuracy <= 1);
+    assert.equal(readFileSync(join(out, "epochs.jsonl"), "utf8").trim().split("\n").length, 1);
+    assert.ok(existsSync(join(out, "curves.png")));
+    assert.ok(existsSync(join(out, "checkpoint.safetensors")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
