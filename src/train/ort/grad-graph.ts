@@ -8,14 +8,8 @@ import { GraphBuilder } from "../../onnx/graph-builder.js";
 import { encodeModel } from "../../onnx/proto.js";
 import type { HeadForm, TrainHead } from "../losses.js";
 import { cg } from "./cg-grads.js";
-import {
-  type GradContext,
-  type LayerResult,
-  sumAll,
-  type Value,
-} from "./grad-context.js";
+import { type GradContext, type LayerResult, sumAll, type Value } from "./grad-context.js";
 import { emitHead, headParams } from "./head-grads.js";
-import { monomials } from "./monomial-grads.js";
 import {
   avgPool,
   batchNorm,
@@ -28,6 +22,7 @@ import {
   normalize,
   relu,
 } from "./layer-grads.js";
+import { monomials } from "./monomial-grads.js";
 
 export const SUPPORTED_LAYERS = [
   "normalize",
