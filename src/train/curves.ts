@@ -24,7 +24,11 @@ function panel(x0: number, title: string, series: Series[], lastEpoch: number): 
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
   const span = hi - lo || Math.abs(hi) || 1;
-  const [yMin, yMax] = [lo - 0.05 * span, hi + 0.05 * span];
+  // Pad by 5%, never below zero for quantities that cannot be negative.
+  const [yMin, yMax] = [
+    lo >= 0 ? Math.max(0, lo - 0.05 * span) : lo - 0.05 * span,
+    hi + 0.05 * span,
+  ];
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const px = (e: number) =>
@@ -56,9 +60,9 @@ function panel(x0: number, title: string, series: Series[], lastEpoch: number): 
         `<circle cx="${px(e).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.color}"/>`,
       );
     }
-    const ly = M.top + 14 + 14 * i;
+    // The legend sits under the axis, left of the "epoch" label, clear of the lines.
     parts.push(
-      `<text x="${x0 + M.left + pw - 6}" y="${ly}" font-size="11" text-anchor="end" fill="${s.color}">${s.label}</text>`,
+      `<text x="${x0 + M.left + 44 * i}" y="${H - 8}" font-size="11" fill="${s.color}">— ${s.label}</text>`,
     );
   });
   return parts.join("\n");
