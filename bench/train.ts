@@ -20,6 +20,22 @@ import { rng } from "../src/util/random.js";
 
 type SpecFactory = () => Promise<ModelSpec>;
 
+/** A 28×28 MNIST ResNet with a 10-class linear head on the embedding, as train-embedder's cross-entropy head trains. */
+async function resnetWithLinearHead(depth: 18 | 50, width: number): Promise<ModelSpec> {
+  const embedder = (await import("../src/nn/resnet.js")).resnetSpec({
+    depth,
+    width,
+    input: [28, 28, 1],
+    mean: [0.1307],
+    std: [0.3081],
+  });
+  return {
+    ...embedder,
+    output: "logits",
+    layers: [...embedder.layers, { kind: "dense", units: 10 }],
+  };
+}
+
 /** Benchmark models by name; add entries here (TaylorNet/ResNet specs are imported lazily). */
 export const MODELS: Record<string, SpecFactory> = {
   conv64: async () => ({
@@ -37,21 +53,9 @@ export const MODELS: Record<string, SpecFactory> = {
   }),
   mnist7: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist7"),
   mnist28: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist28"),
-  "resnet18-w16": async () => {
-    const embedder = (await import("../src/nn/resnet.js")).resnetSpec({
-      depth: 18,
-      width: 16,
-      input: [28, 28, 1],
-      mean: [0.1307],
-      std: [0.3081],
-    });
-    // A 10-class linear head on the embedding, as train-embedder's cross-entropy head trains.
-    return {
-      ...embedder,
-      output: "logits",
-      layers: [...embedder.layers, { kind: "dense", units: 10 }],
-    };
-  },
+  "resnet18-w16": () => resnetWithLinearHead(18, 16),
+  "resnet50-w8": () => resnetWithLinearHead(50, 8),
+  "resnet50-w16": () => resnetWithLinearHead(50, 16),
 };
 
 /** Forward multiply-adds ×2 of the weighted layers, per image, in list order. */

@@ -18,6 +18,8 @@ import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/re
 import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
+import { chooseEngine, ENGINE_FLAGS } from "../src/train/engine-flags.js";
+import { train } from "../src/train/trainer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
@@ -34,6 +36,8 @@ const FLAGS = {
   limit: int("use the first N training images", { min: 1 }),
   "test-limit": int("use the first N test images", { min: 1 }),
   out: string("output folder (default: runs/taylor-direct-orderN)", { arg: "DIR" }),
+  engine: ENGINE_FLAGS.engine,
+  threads: ENGINE_FLAGS.threads,
   progress: choice(["lines", "none"], "progress display", { default: "lines" }),
   "no-analysis": boolean("skip the Fig. 3 analysis and the pruning table"),
 };
@@ -73,22 +77,41 @@ async function main() {
   trainData = to7x7(limit ? take(trainData, limit) : trainData, resize);
   testData = to7x7(testLimit ? take(testData, testLimit) : testData, resize);
   const params = countParams(spec);
+  const chosen = chooseEngine({ ...f, workers: 1 }, { spec });
   process.stderr.write(
-    `taylor-direct: order ${order}, ${params} parameters, ${trainData.count} training images → ${out}\n`,
+    `taylor-direct: order ${order}, ${params} parameters, ${trainData.count} training images; engine ${chosen.describe} → ${out}\n`,
   );
   const quiet = f.progress === "none";
-  const result = await trainDirect(trainData, {
-    spec,
-    order,
-    norm: MNIST_NORMALIZATION,
-    epochs: f.epochs,
-    batchSize: f.batch,
-    lr: f.lr,
-    seed: f.seed,
-    checkpointPath: join(out, "checkpoint.safetensors"),
-    extra: { data: trainData.name, resize, order, params, limit: limit ?? null, command },
-    log: quiet ? undefined : (line) => process.stderr.write(`taylor-direct: ${line}\n`),
-  });
+  const extra = { data: trainData.name, resize, order, params, limit: limit ?? null, command };
+  // tfjs: the dedicated trainer (features in typed arrays, one matmul per gradient); ort: the
+  // engine's train() on the monomials graph. Same initialisation, Adam and cosine schedule.
+  const result =
+    chosen.engine === "ort"
+      ? await train({
+          spec,
+          train: trainData,
+          epochs: f.epochs,
+          batchSize: f.batch,
+          lr: f.lr,
+          seed: f.seed,
+          engine: "ort",
+          workers: chosen.workers,
+          outDir: out,
+          progress: f.progress,
+          extra: { ...extra, ...chosen.extra },
+        })
+      : await trainDirect(trainData, {
+          spec,
+          order,
+          norm: MNIST_NORMALIZATION,
+          epochs: f.epochs,
+          batchSize: f.batch,
+          lr: f.lr,
+          seed: f.seed,
+          checkpointPath: join(out, "checkpoint.safetensors"),
+          extra: { ...extra, ...chosen.extra },
+          log: quiet ? undefined : (line) => process.stderr.write(`taylor-direct: ${line}\n`),
+        });
   const kernel = result.weights[KERNEL].data;
   const keep = f["no-analysis"] ? [1] : KEEP;
   const pruned = keep.map((k) => (k === 1 ? kernel : pruneByMagnitude(kernel, k)));
@@ -107,6 +130,7 @@ async function main() {
     resize,
     trainCount: trainData.count,
     testCount: testData.count,
+    engine: chosen.engine,
     testAccuracy: accuracies[0],
     history: result.history,
     command,

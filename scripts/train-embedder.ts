@@ -10,7 +10,8 @@ import { initBackend } from "../src/nn/backend.js";
 import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
 import { countParams } from "../src/nn/spec.js";
 import type { Weights } from "../src/nn/weights.js";
-import { type EmbedderLoss, embedderHead } from "../src/train/heads.js";
+import { chooseEngine, ENGINE_FLAGS } from "../src/train/engine-flags.js";
+import { embedderHead } from "../src/train/heads.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
@@ -29,7 +30,7 @@ const FLAGS = {
   seed: int("seed", { default: 0, min: 0 }),
   limit: int("use the first N training images", { min: 1 }),
   "test-limit": int("use the first N test images", { min: 1 }),
-  workers: int("tfjs worker threads (data parallel)", { default: 1, min: 1 }),
+  ...ENGINE_FLAGS,
   out: string("output folder (default: runs/embedder-rDEPTH[-arcface])", { arg: "DIR" }),
   resume: boolean("continue from the checkpoint in --out"),
   loss: choice(["ce", "arcface"], "the head's loss", { default: "ce" }),
@@ -52,7 +53,7 @@ const SCRIPT = {
 async function main() {
   const f = readFlags(SCRIPT, FLAGS);
   const depth = Number(f.depth) as ResnetDepth;
-  const { width, epochs, lr, optimizer, seed, workers, limit, loss, scale, margin, progress } = f;
+  const { width, epochs, lr, optimizer, seed, limit, loss, scale, margin, progress } = f;
   const batchSize = f.batch;
   const weightDecay = f["weight-decay"];
   const testLimit = f["test-limit"];
@@ -86,6 +87,7 @@ async function main() {
     margin,
     easyMargin: f["easy-margin"],
   });
+  const chosen = chooseEngine(f, { spec, head });
   let initialWeights: Weights | undefined;
   if (f.init) {
     const start = await input(loadEmbedder(f.init));
@@ -99,7 +101,7 @@ async function main() {
   const params = countParams(spec);
   await initBackend();
   process.stderr.write(
-    `train-embedder: ${spec.name} (${loss}), ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name} → ${out}\n`,
+    `train-embedder: ${spec.name} (${loss}), ${params} parameters, ${trainData.count} training / ${testData.count} test images of ${trainData.name}; engine ${chosen.describe} → ${out}\n`,
   );
   const interrupt = abortOnSigint(
     "train-embedder",
@@ -116,7 +118,8 @@ async function main() {
     optimizer,
     weightDecay,
     seed,
-    workers,
+    workers: chosen.workers,
+    engine: chosen.engine,
     outDir: out,
     resume: f.resume,
     head,
@@ -127,6 +130,7 @@ async function main() {
       width,
       data: trainData.name,
       loss,
+      ...chosen.extra,
       ...(loss === "arcface" ? { scale, margin, easyMargin: f["easy-margin"] } : {}),
       embeddingSize: resnetEmbeddingSize(depth, width),
       init: f.init ?? null,
@@ -150,6 +154,7 @@ async function main() {
       loss,
       params,
       epochs: result.epochsDone,
+      engine: chosen.engine,
       testAccuracy: result.final?.accuracy ?? null,
       imagesPerSec: last?.imagesPerSec ?? null,
       checkpoint: result.checkpointPath,

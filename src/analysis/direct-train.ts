@@ -2,7 +2,7 @@
 // built in typed arrays outside autograd and only the dense layer learns, with the gradient
 // dW = (dyᵀ·F)ᵀ as one plain matmul (no transpose of the 293k-wide feature batch). Same Adam
 // and cosine schedule as src/train; the checkpoint is the engine's format.
-
+import { dirname } from "node:path";
 import type { Dataset } from "../data/dataset.js";
 import type { Normalization } from "../data/normalize.js";
 import { countMonomials } from "../nn/monomials.js";
@@ -11,6 +11,7 @@ import { monomialFeaturesArray } from "../nn/taylor-direct.js";
 import * as tf from "../nn/tf.js";
 import { initWeights, type Weights } from "../nn/weights.js";
 import { saveCheckpoint } from "../train/checkpoint.js";
+import { writeCurves } from "../train/curves.js";
 import { Optimizer, scheduledLr } from "../train/optimizer.js";
 import { epochOrder } from "../train/seeding.js";
 
@@ -31,6 +32,8 @@ export interface DirectEpoch {
   epoch: number;
   loss: number;
   accuracy: number;
+  /** The learning rate of the epoch's last step. */
+  lr: number;
   seconds: number;
   imagesPerSec: number;
 }
@@ -65,6 +68,7 @@ export async function trainDirect(
     const started = performance.now();
     let lossSum = 0;
     let correct = 0;
+    let lr = o.lr;
     for (let step = 0; step < steps; step++) {
       const idx = order.subarray(
         step * o.batchSize,
@@ -107,11 +111,8 @@ export async function trainDirect(
       tf.dispose([dW, db, stats]);
       if (!Number.isFinite(loss))
         throw new Error(`loss became ${loss} at epoch ${epoch + 1}; lower --lr`);
-      optimizer.apply(
-        refs,
-        grads,
-        scheduledLr("cosine", o.lr, epoch * steps + step, o.epochs * steps),
-      );
+      lr = scheduledLr("cosine", o.lr, epoch * steps + step, o.epochs * steps);
+      optimizer.apply(refs, grads, lr);
       lossSum += loss;
       correct += hits;
       if (o.log && (step + 1) % Math.max(1, Math.floor(steps / 10)) === 0) {
@@ -127,6 +128,7 @@ export async function trainDirect(
       epoch: epoch + 1,
       loss: lossSum / data.count,
       accuracy: correct / data.count,
+      lr,
       seconds,
       imagesPerSec: data.count / seconds,
     });
@@ -153,6 +155,7 @@ export async function trainDirect(
           scheme: "mulberry32; order: Fisher-Yates(seed, epoch) as src/train/trainer.ts",
         },
       });
+      await writeCurves(dirname(o.checkpointPath), history, o.spec.name);
     }
   }
   return { weights, history };

@@ -35,6 +35,7 @@ export function embedderHead(options: EmbedderHeadOptions): TrainHead {
       loss: (output, oneHot, p) => softmaxCrossEntropy(linearLogits(output, p), oneHot),
       logits: linearLogits,
       source,
+      form: { kind: "linear" },
     };
   }
   const arc = {
@@ -57,5 +58,6 @@ export function embedderHead(options: EmbedderHeadOptions): TrainHead {
         arc.scale,
       ) as tf.Tensor2D,
     source,
+    form: { kind: "arcface", ...arc },
   };
 }

@@ -17,7 +17,16 @@ export interface TrainHead {
   /** Class scores [N, classes] for accuracy (argmax) and evaluation. */
   logits(output: tf.Tensor, params: ParamTensors): tf.Tensor2D;
   source?: HeadSource;
+  /**
+   * The head as plain data, for engines that build their own graph (the ORT engine trains
+   * only heads that give one): a linear classifier, or ArcFace with its settings.
+   */
+  form?: HeadForm;
 }
+
+export type HeadForm =
+  | { kind: "linear" }
+  | { kind: "arcface"; scale: number; margin: number; easyMargin: boolean };
 
 export interface HeadSource {
   /** An absolute file URL or package specifier that the worker can import. */

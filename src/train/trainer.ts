@@ -9,6 +9,7 @@ import type { Weights } from "../nn/weights.js";
 import { type BatchSource, makeBatch, stepsPerEpoch } from "./batches.js";
 import { CHECKPOINT_FILE, METRICS_FILE } from "./checkpoint.js";
 import { createGradientEngine, resolveEngine } from "./create-engine.js";
+import { writeCurves } from "./curves.js";
 import type { GradientEngine } from "./engine.js";
 import { evaluate } from "./evaluate.js";
 import { batchNormSites, updateMovingStats } from "./moving-stats.js";
@@ -178,6 +179,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       if (checkpointPath) {
         await saveEpochCheckpoint(checkpointPath, spec, state, optimizer, epochsDone, settings);
       }
+      if (config.outDir) await writeCurves(config.outDir, state.history, spec.name);
       await config.onEpoch?.(metrics);
     }
   } finally {

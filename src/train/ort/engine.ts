@@ -38,7 +38,13 @@ export class OrtGradients implements GradientEngine {
   ) {}
 
   static async create(model: StepModel, options: OrtEngineOptions = {}): Promise<OrtGradients> {
-    const graph = buildGradGraph(model.spec, model.classes, model.trainable, options);
+    if (model.head && !model.head.form) {
+      throw new Error("ORT training: the head gives no form (only the linear and ArcFace heads)");
+    }
+    const graph = buildGradGraph(model.spec, model.classes, model.trainable, {
+      ...options,
+      head: model.head?.form,
+    });
     const threads = Math.max(1, options.threads ?? 1);
     const session = await ort.InferenceSession.create(graph.bytes, {
       intraOpNumThreads: threads,

@@ -6,7 +6,7 @@ import { type LayerSpec, layerOutputShape, type ModelSpec, modelParams } from ".
 import { IR_VERSION, OPSET } from "../../onnx/export.js";
 import { GraphBuilder } from "../../onnx/graph-builder.js";
 import { encodeModel } from "../../onnx/proto.js";
-import type { TrainHead } from "../losses.js";
+import type { HeadForm, TrainHead } from "../losses.js";
 import { cg } from "./cg-grads.js";
 import {
   type GradContext,
@@ -15,6 +15,7 @@ import {
   sumAll,
   type Value,
 } from "./grad-context.js";
+import { emitHead, headParams } from "./head-grads.js";
 import { instanceNorm } from "./instance-norm.js";
 import {
   avgPool,
@@ -28,6 +29,7 @@ import {
   normalize,
   relu,
 } from "./layer-grads.js";
+import { monomials } from "./monomial-grads.js";
 
 export const SUPPORTED_LAYERS = [
   "normalize",
@@ -41,10 +43,13 @@ export const SUPPORTED_LAYERS = [
   "residual",
   "avgPool",
   "globalAvgPool",
+  "monomials",
 ];
 
 export interface GradGraphOptions {
   convWeightGrad?: ConvWeightGrad;
+  /** An embedder head on the output (its parameters "head.*"); none: the output is the logits. */
+  head?: HeadForm;
 }
 
 export interface GradGraph {
@@ -62,8 +67,10 @@ export interface GradGraph {
 
 /** Why the ORT engine cannot train this model, or undefined when it can. */
 export function ortUnsupported(spec: ModelSpec, head?: TrainHead): string | undefined {
-  if (head) return "a custom training head (only softmax cross-entropy is built)";
-  if (spec.output !== "logits") return `output "${spec.output}" (needs logits)`;
+  if (head && !head.form) {
+    return "a custom training head (built: softmax cross-entropy, the linear and ArcFace heads)";
+  }
+  if (!head && spec.output !== "logits") return `output "${spec.output}" (needs logits)`;
   return unsupportedIn(spec.layers, "");
 }
 
@@ -118,6 +125,8 @@ function emitLayer(
       return avgPool(ctx, layer, x, out, path, needDx);
     case "globalAvgPool":
       return globalAvgPool(ctx, x, path, needDx);
+    case "monomials":
+      return monomials(ctx, layer, x, out, needDx);
     case "residual": {
       const body = emitSequence(e, layer.body, x, `${path}.body`, needDx);
       const shortcut = emitSequence(e, layer.shortcut, x, `${path}.shortcut`, needDx);
@@ -197,6 +206,9 @@ export function buildGradGraph(
 ): GradGraph {
   const g = new GraphBuilder();
   const params = new Map(modelParams(spec).map((p) => [p.name, p]));
+  for (const p of options.head ? headParams(options.head, spec, classes) : []) {
+    params.set(p.name, p);
+  }
   for (const name of trainable) {
     if (!params.get(name)?.trainable) throw new Error(`ORT training: no trainable ${name}`);
   }
@@ -255,27 +267,12 @@ export function buildGradGraph(
   };
   const network = emitSequence(emitter, spec.layers, input, "", false);
   const x = network.out;
-  if (x.shape.length !== 1 || x.shape[0] !== classes) {
-    throw new Error(
-      `ORT training: ${spec.name} outputs [${x.shape}], expected [${classes}] logits`,
-    );
-  }
-  const logits = x.name;
-  const logProbs = g.op("LogSoftmax", [logits], { axis: 1 }, "log_probs");
-  const picked = reduceSum(ctx, g.op("Mul", [result.labels, logProbs]), [1]);
-  const loss = g.op("Neg", [g.op("ReduceMean", [picked], { axes: [0], keepdims: 0 })], {}, "loss");
-  g.output(loss, "loss", []);
+  const head = emitHead(ctx, options.head, x, result.labels, classes);
+  g.output(head.loss, "loss", []);
   result.loss = g.outputs[g.outputs.length - 1].name ?? "loss";
-  g.output(logits, "logits", ["N", classes]);
+  g.output(head.logits, "logits", ["N", classes]);
   result.logits = g.outputs[g.outputs.length - 1].name ?? "logits";
-  const n = g.op("Cast", [g.op("Shape", [logits], { start: 0, end: 1 })], { to: 1 }, "n");
-  const dLogits = g.op(
-    "Div",
-    [g.op("Sub", [g.op("Softmax", [logits], { axis: 1 }), result.labels]), n],
-    {},
-    "d_logits",
-  );
-  network.backward(dLogits);
+  network.backward(head.dOutput);
   const missing = trainable.filter((name) => !result.grads[name]);
   if (missing.length > 0) throw new Error(`ORT training: no gradient for ${missing.join(", ")}`);
   result.bytes = encodeModel({

@@ -1,0 +1,127 @@
+// The ORT training graph's `monomials` layer (the direct Taylor model, Eq. 3) against the tfjs
+// reference step: the order-3 model's gradients, and the input gradient through the layer
+// (a dense layer before it trains), each to 1e-4; train() on ORT against the dedicated tfjs
+// trainer, and taylor-direct's engine choice.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, test } from "node:test";
+import { trainDirect } from "../src/analysis/direct-train.js";
+import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
+import { initBackend } from "../src/nn/backend.js";
+import { type ModelSpec, modelParams } from "../src/nn/spec.js";
+import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
+import { resolveEngine } from "../src/train/create-engine.js";
+import { OrtGradients } from "../src/train/ort/engine.js";
+import { computeGradients, type StepModel } from "../src/train/step.js";
+import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
+import { assertClose, batchFor, weightsFor } from "./ort-grad-helpers.js";
+
+before(async () => {
+  await initBackend("wasm", { quiet: true });
+});
+
+async function compare(spec: ModelSpec, classes: number, seed: number) {
+  const trainable = modelParams(spec)
+    .filter((p) => p.trainable)
+    .map((p) => p.name);
+  const model: StepModel = { spec, classes, trainable };
+  const weights = weightsFor(spec, seed);
+  const batch = batchFor(spec, 6, classes, seed + 7);
+  const expected = computeGradients(model, weights, batch);
+  const engine = await OrtGradients.create(model, { threads: 1 });
+  try {
+    const actual = await engine.compute(weights, batch);
+    assertClose(Float32Array.of(actual.loss), Float32Array.of(expected.loss), "loss");
+    assert.equal(actual.correct, expected.correct);
+    assert.deepEqual(Object.keys(actual.grads).sort(), [...trainable].sort());
+    for (const name of trainable) assertClose(actual.grads[name], expected.grads[name], name);
+  } finally {
+    await engine.close();
+  }
+}
+
+test("ORT gradients match tfjs on the order-3 direct Taylor model of 3×3 images", async () => {
+  await compare(taylorDirectSpec(3, [3, 3, 1], { mean: [0.3], std: [0.4] }, 4), 4, 3);
+});
+
+test("ORT gradients match tfjs through monomials (order 4) to a dense layer before them", async () => {
+  const spec: ModelSpec = {
+    name: "dense-monomials",
+    input: [2, 2, 2],
+    output: "logits",
+    layers: [
+      { kind: "flatten" },
+      { kind: "dense", units: 4 },
+      { kind: "monomials", order: 4 },
+      { kind: "dense", units: 3 },
+    ],
+  };
+  await compare(spec, 3, 5);
+});
+
+test("auto trains the direct Taylor model on ORT", () => {
+  assert.equal(resolveEngine("auto", { spec: taylorDirectSpec(4) }), "ort");
+});
+
+test("train() on ORT reaches the dedicated tfjs trainer's weights on the direct model", async () => {
+  const random = rng(4);
+  const count = 48;
+  const data = {
+    name: "synthetic7",
+    images: Float32Array.from({ length: count * 49 }, () => random()),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    count,
+    height: 7,
+    width: 7,
+    channels: 1,
+    classes: Array.from({ length: 10 }, (_, k) => `${k}`),
+  };
+  const spec = taylorDirectSpec(2);
+  const options = { epochs: 3, batchSize: 16, lr: 0.01, seed: 2 };
+  const direct = await trainDirect(data, { spec, order: 2, norm: MNIST_NORMALIZATION, ...options });
+  const ort = await train({ spec, train: data, ...options, engine: "ort", progress: "none" });
+  for (const name of ["3.kernel", "3.bias"]) {
+    const [a, b] = [direct.weights[name].data, ort.weights[name].data];
+    let scale = 0;
+    let diff = 0;
+    a.forEach((v, i) => {
+      scale = Math.max(scale, Math.abs(v));
+      diff = Math.max(diff, Math.abs(v - b[i]));
+    });
+    assert.ok(diff < 1e-3 * scale, `${name}: ${diff} vs ${scale}`);
+  }
+  ort.history.forEach((h, i) => {
+    assert.ok(Math.abs(h.loss - direct.history[i].loss) < 1e-3);
+  });
+});
+
+test("taylor-direct takes ORT by default, says so, and writes its curves", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cgnn-direct-ort-"));
+  try {
+    const out = join(dir, "run");
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...["--import", "tsx", "scripts/taylor-direct.ts", "--order", "2", "--limit", "64"],
+        ...["--test-limit", "32", "--epochs", "1", "--no-analysis", "--progress", "none"],
+        ...["--out", out],
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /engine ort \(auto\), 1 intra-op thread\(s\)/);
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+    assert.equal(summary.engine, "ort");
+    assert.equal(summary.testCount, 32);
+    assert.ok(summary.testAccuracy >= 0 && summary.testAccuracy <= 1);
+    assert.equal(readFileSync(join(out, "epochs.jsonl"), "utf8").trim().split("\n").length, 1);
+    assert.ok(existsSync(join(out, "curves.png")));
+    assert.ok(existsSync(join(out, "checkpoint.safetensors")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
