@@ -1,4 +1,5 @@
-// Hot reload: on a manifest change (fs.watch + debounce) or SIGHUP, build and verify a new serving set, then swap it in.
+// Hot reload: on a manifest change (fs.watch + debounce), a Kubernetes-style `..data` symlink swap of the models
+// directory, or SIGHUP, build and verify a new serving set, then swap it in.
 import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -9,6 +10,16 @@ import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { loadServingSet, type ServingSet } from "./serving-set.js";
 import type { ServingState } from "./state.js";
+
+/**
+ * The entry a kubelet (ConfigMap, Secret, projected volumes) or git-sync swaps atomically: it writes a new
+ * timestamped folder, points `..data_tmp` at it and renames that over `..data`, so `manifest.json` (a link
+ * through `..data`) changes without any event naming it.
+ */
+export const SWAPPED_DATA_LINK = "..data";
+
+/** The names in the models directory whose change may mean a new manifest. */
+const WATCHED_NAMES = new Set([MANIFEST_FILE, SWAPPED_DATA_LINK]);
 
 export type LoadFn = (config: Config, metrics: Metrics) => Promise<ServingSet>;
 
@@ -91,14 +102,16 @@ export class Reloader {
     }
   }
 
-  /** Watches the models directory for manifest changes and listens for SIGHUP. */
+  /** Watches the models directory for manifest changes and `..data` swaps, and listens for SIGHUP. */
   watch(): void {
     try {
       this.watcher = watch(this.config.modelsDir, (_event, file) => {
-        if (file && file.toString() !== MANIFEST_FILE) return;
+        const name = file?.toString();
+        if (name && !WATCHED_NAMES.has(name)) return;
         clearTimeout(this.timer);
         this.timer = setTimeout(
-          () => void this.reload("manifest changed"),
+          () =>
+            void this.reload(name === SWAPPED_DATA_LINK ? "models swapped" : "manifest changed"),
           this.config.reloadDebounceMs,
         );
       });
