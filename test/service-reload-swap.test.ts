@@ -1,10 +1,14 @@
 // Hot reload of a models volume updated the way kubelet updates ConfigMap/projected volumes: a new timestamped
 // folder, a `..data_tmp` link to it renamed over `..data`, then the visible links; no event names manifest.json.
+// scripts/publish-models-volume.ts does the same onto a shared volume, after checking the set.
 import assert from "node:assert/strict";
-import { cp, mkdir, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { cp, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
+import { DATA_LINK, publishModelsVolume } from "../src/models/volume-publish.js";
 import { startService } from "../src/service/server.js";
 import {
   buildModelsDir,
@@ -69,7 +73,7 @@ test("a kubelet-style ..data swap of the models volume is reloaded under load wi
         const form = new FormData();
         form.append("image", new Blob([png], { type: "image/png" }), "4.png");
         const res = await fetch(`${url}/classify`, { method: "POST", body: form });
-        const body = await res.json();
+        const body = (await res.json()) as { label?: string; references: { version: string } };
         count++;
         if (res.status !== 200 || body.label !== "4")
           failures.push(`${res.status} ${JSON.stringify(body)}`);
@@ -107,6 +111,60 @@ test("a kubelet-style ..data swap of the models volume is reloaded under load wi
         "references-v2.safetensors",
         "taylornet.onnx",
       ].sort(),
+    );
+  } finally {
+    await service.close();
+    await fixture.cleanup();
+  }
+});
+
+test("scripts/publish-models-volume swaps a checked set onto the volume a running service reloads from", async () => {
+  const fixture = await buildModelsDir();
+  const mount = join(fixture.dir, "volume");
+  const source = join(fixture.dir, "source");
+  await mkdir(source);
+  for (const name of await readdir(fixture.dir))
+    if (name !== "volume" && name !== "source")
+      await cp(join(fixture.dir, name), join(source, name));
+  const first = await publishModelsVolume(source, mount);
+  const service = await startService(testConfig(mount, { engine: "microbatch" }), () => {});
+  const run = promisify(execFile);
+  const publish = () =>
+    run(
+      process.execPath,
+      ["--import", "tsx", "scripts/publish-models-volume.ts", "--from", source, "--to", mount],
+      { timeout: 30_000 },
+    );
+  try {
+    assert.equal(await service.loaded, true);
+    assert.equal(service.state.current?.referencesEntry.version, "v1");
+
+    // A set whose file does not match its manifest is refused before the volume is touched.
+    await writeReferences(source, "v2");
+    await writeFile(join(source, "references-v2.safetensors"), "truncated");
+    await assert.rejects(publish(), (error: { code?: number; stderr?: string }) => {
+      assert.equal(error.code, 2);
+      assert.match(error.stderr ?? "", /references-v2\.safetensors: sha256 mismatch/);
+      return true;
+    });
+    assert.equal(await readlink(join(mount, DATA_LINK)), first);
+
+    await writeReferences(source, "v2");
+    await rm(join(source, "references-v1.safetensors"));
+    const { stdout } = await publish();
+    const { data } = JSON.parse(stdout) as { data: string };
+    await until("v2 to serve", () => service.state.current?.referencesEntry.version === "v2");
+    assert.equal(await readlink(join(mount, DATA_LINK)), data);
+    const visible = (await readdir(mount)).filter((n) => !n.startsWith(".")).sort();
+    assert.deepEqual(visible, [
+      "embedder.onnx",
+      "manifest.json",
+      "references-v2.safetensors",
+      "taylornet.onnx",
+    ]);
+    assert.deepEqual(
+      (await readdir(mount)).filter((n) => n.startsWith("..")).sort(),
+      [DATA_LINK, data].sort(),
     );
   } finally {
     await service.close();
