@@ -25,6 +25,8 @@ const ConfigSchema = z.object({
   /** Unset: the references' own `defaultLevel` from the manifest, else 5. */
   defaultLevel: int(1, 5).optional(),
   reloadDebounceMs: int(0, 60_000).default(500),
+  /** Also re-read the manifest every N ms (0: off), for volumes whose changes raise no inotify event (NFS). */
+  reloadPollMs: int(0, 3_600_000).default(0),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -49,6 +51,7 @@ const SOURCES: Record<keyof Config, { flag: string; env: string }> = {
   defaultK: { flag: "default-k", env: "CGNN_DEFAULT_K" },
   defaultLevel: { flag: "default-level", env: "CGNN_DEFAULT_LEVEL" },
   reloadDebounceMs: { flag: "reload-debounce-ms", env: "CGNN_RELOAD_DEBOUNCE_MS" },
+  reloadPollMs: { flag: "reload-poll-ms", env: "CGNN_RELOAD_POLL_MS" },
 };
 
 /** Room for multipart framing (boundaries, part headers) beside the files themselves. */

@@ -201,6 +201,7 @@ export function testConfig(modelsDir: string, overrides: Partial<Config> = {}): 
     maxImagesPerRequest: 8,
     defaultK: 3,
     reloadDebounceMs: 50,
+    reloadPollMs: 0,
     ...overrides,
   };
 }

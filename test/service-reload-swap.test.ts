@@ -17,6 +17,7 @@ import {
   testConfig,
   writeReferences,
 } from "./service-fixture.js";
+import { startTestService } from "./service-harness.js";
 
 const DATA = "..data";
 
@@ -169,5 +170,27 @@ test("scripts/publish-models-volume swaps a checked set onto the volume a runnin
   } finally {
     await service.close();
     await fixture.cleanup();
+  }
+});
+
+test("with --reload-poll-ms a manifest change that raises no file event (a network volume) is reloaded", async () => {
+  const svc = await startTestService({ engine: "microbatch", reloadPollMs: 100 });
+  try {
+    assert.equal(await svc.load(), true);
+    svc.reloader.poll(); // no fs.watch: only the poll can see the change
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(
+      svc.logs.filter((l) => l.event === "reload_started").length,
+      1,
+      "no reload of an unchanged manifest",
+    );
+    await writeReferences(svc.fixture.dir, "v2");
+    await until("v2 to serve", () => svc.state.current?.referencesEntry.version === "v2");
+    const done = svc.logs.find(
+      (l) => l.event === "reload_done" && l.fields.reason === "manifest changed (poll)",
+    );
+    assert.equal(done?.fields.references, "v2");
+  } finally {
+    await svc.stop();
   }
 });

@@ -1,5 +1,5 @@
-// Hot reload: on a manifest change (fs.watch + debounce), a Kubernetes-style `..data` symlink swap of the models
-// directory, or SIGHUP, build and verify a new serving set, then swap it in.
+// Hot reload: on a manifest change (fs.watch + debounce, or a poll for network volumes), a Kubernetes-style
+// `..data` symlink swap of the models directory, or SIGHUP, build and verify a new serving set, then swap it in.
 import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -29,6 +29,8 @@ export class Reloader {
   private manifestHash?: string;
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
+  private poller?: NodeJS.Timeout;
+  private polledHash?: string;
   private readonly onSighup = () => void this.reload("SIGHUP", true);
 
   constructor(
@@ -120,10 +122,28 @@ export class Reloader {
       this.log("watch_failed", { dir: this.config.modelsDir, error: (error as Error).message });
     }
     process.on("SIGHUP", this.onSighup);
+    this.poll();
+  }
+
+  /**
+   * Every --reload-poll-ms, hashes the manifest and reloads when it differs from the last one polled: a
+   * network volume (NFS, most ReadWriteMany classes) changed from another node raises no inotify event here.
+   */
+  poll(): void {
+    if (this.config.reloadPollMs <= 0 || this.poller) return;
+    this.poller = setInterval(async () => {
+      const hash = await this.hashManifest();
+      if (hash === undefined || hash === this.polledHash) return;
+      const first = this.polledHash === undefined;
+      this.polledHash = hash;
+      if (!first || hash !== this.manifestHash) void this.reload("manifest changed (poll)");
+    }, this.config.reloadPollMs);
+    this.poller.unref();
   }
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
+    clearInterval(this.poller);
     this.watcher?.close();
     process.off("SIGHUP", this.onSighup);
     await this.running;

@@ -9,6 +9,9 @@ import { Metrics } from "./metrics.js";
 import { Reloader } from "./reload.js";
 import { ServingState } from "./state.js";
 
+/** How long a SIGTERM'd service drains in-flight requests before it exits anyway (deploy/ sizes its grace period on it). */
+export const SHUTDOWN_DEADLINE_MS = 10_000;
+
 export interface RunningService {
   server: Server;
   state: ServingState;
@@ -70,9 +73,9 @@ async function main(): Promise<void> {
     stopping = true;
     jsonLogger("shutdown_started", { signal });
     const force = setTimeout(() => {
-      jsonLogger("shutdown_forced", { afterMs: 10_000 });
+      jsonLogger("shutdown_forced", { afterMs: SHUTDOWN_DEADLINE_MS });
       process.exit(1);
-    }, 10_000);
+    }, SHUTDOWN_DEADLINE_MS);
     force.unref();
     service.close().then(
       () => {
