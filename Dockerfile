@@ -19,11 +19,15 @@ RUN npm run typecheck
 
 # Runtime: production node_modules, the service sources and the trained models, as a non-root user.
 FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production PORT=8080 CGNN_MODELS_DIR=/app/models
+# ORT_DISABLE_TELEMETRY: onnxruntime-node otherwise keeps a device id in $HOME/.cache and session files in
+# $TMPDIR (and tries to upload telemetry); with it the service writes nothing but tsx's cache in /tmp.
+ENV NODE_ENV=production PORT=8080 CGNN_MODELS_DIR=/app/models ORT_DISABLE_TELEMETRY=1
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/src ./src
+# The one script a deployment runs from this image: the models-volume publisher (deploy/kubernetes).
+COPY --from=build /app/scripts/publish-models-volume.ts ./scripts/
 COPY --from=build /app/models ./models
 USER node
 EXPOSE 8080
