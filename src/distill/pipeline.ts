@@ -5,10 +5,11 @@ import { readFile } from "node:fs/promises";
 import type { BackendName } from "../nn/backend.js";
 import { decodeSafetensors, saveWeights, type Weights } from "../nn/weights.js";
 import type { ReferenceLevel } from "../references/reference-set.js";
-import type { DmConfig, SubsetProblem } from "./dm.js";
-import { type LambdaScope, levelLambda, levelLr } from "./level-lambda.js";
-import { type DistillPlan, planDistillation, subsetSeed } from "./plan.js";
-import { createRunner } from "./pool.js";
+import type { DmConfig } from "./dm.js";
+import type { LambdaScope } from "./level-lambda.js";
+import { type DistillPlan, planDistillation } from "./plan.js";
+import { createRunner, type SubsetRunner } from "./pool.js";
+import { dmConfigOf, levelSettings, subsetProblem } from "./subset-problem.js";
 
 export interface DistillConfig extends DmConfig {
   fanIns: number[];
@@ -53,6 +54,8 @@ export interface PipelineOptions {
   stopAfter?: number;
   onProgress?: (progress: Progress) => void;
   onLevel?: (level: number, seconds: number) => void;
+  /** Runs the subsets instead of a local pool (the BullMQ queue); `workers` then only labels the run. */
+  runner?: SubsetRunner;
 }
 
 export interface DistillOutput {
@@ -136,18 +139,8 @@ export async function runDistillation(
     options.checkpoint && options.resume
       ? await loadCheckpoint(options.checkpoint, key, plan)
       : { done: new Map(), count: 0 };
-  const dm: DmConfig = {
-    iterations: config.iterations,
-    width: config.width,
-    lr: config.lr,
-    momentum: config.momentum,
-    lambda: config.lambda,
-    repulsion: config.repulsion,
-    mean: config.mean,
-    std: config.std,
-    init: config.init,
-  };
-  const runner = createRunner(options.workers, dm, options.backend ?? "wasm");
+  const runner =
+    options.runner ?? createRunner(options.workers, dmConfigOf(config), options.backend ?? "wasm");
   const state = new Map<number, { images: Float32Array; done: Uint8Array }>();
   const levels: ReferenceLevel[] = [];
   const stats: DistillOutput["stats"] = [];
@@ -196,35 +189,18 @@ export async function runDistillation(
         doneHere,
       });
 
-      const lambda = levelLambda(
-        config.lambda,
-        classes,
-        config.hierarchyLevels ?? plan.levels.length,
-        config.lambdaScope ?? "level",
-      );
-      const lr = levelLr(config.lr, config.lambda, lambda, classes);
-      const problemFor = (subset: number): SubsetProblem => {
-        const members = level.members[subset];
-        const labels = members.flatMap((inputs, cls) => inputs.map(() => cls));
-        const images = new Float32Array(labels.length * size);
-        members.flat().forEach((index, k) => {
-          images.set(source.subarray(index * size, (index + 1) * size), k * size);
-        });
-        return {
-          images,
-          labels,
-          classes,
-          shape: data.shape,
-          seed: subsetSeed(config.seed, level.level, subset),
-          ...(lambda !== config.lambda ? { lambda, lr } : {}),
-        };
-      };
+      const { lambda, lr } = levelSettings(config, classes, plan);
+      const pick = (index: number) => source.subarray(index * size, (index + 1) * size);
+      const problem = (subset: number) => () =>
+        subsetProblem(config, plan, level, subset, data.shape, pick);
 
       const inFlight = new Set<Promise<void>>();
-      const limit = Math.max(1, options.workers) * 2;
+      // A queue holds every subset already; locally, two tasks per worker keep the pool busy.
+      const limit = options.runner ? Number.POSITIVE_INFINITY : Math.max(1, options.workers) * 2;
       for (const subset of todo) {
         if (stopped) break;
-        const task = runner.run(problemFor(subset)).then((result) => {
+        const at = { level: level.level, subset, problem: problem(subset) };
+        const task = runner.run(at).then((result) => {
           s.images.set(result.images, subset * classes * size);
           s.done[subset] = 1;
           done++;

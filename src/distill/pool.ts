@@ -16,8 +16,15 @@ export type WorkerReply =
   | { id: number; ok: true; result: SubsetResult }
   | { id: number; ok: false; message: string };
 
+/** One subset to distil: where it sits in the plan, and its problem built on demand (a queue does not need it). */
+export interface SubsetTask {
+  level: number;
+  subset: number;
+  problem(): SubsetProblem;
+}
+
 export interface SubsetRunner {
-  run(problem: SubsetProblem): Promise<SubsetResult>;
+  run(task: SubsetTask): Promise<SubsetResult>;
   close(): Promise<void>;
 }
 
@@ -26,10 +33,10 @@ class InProcessRunner implements SubsetRunner {
     private readonly config: DmConfig,
     private readonly backend: BackendName,
   ) {}
-  async run(problem: SubsetProblem): Promise<SubsetResult> {
+  async run(task: SubsetTask): Promise<SubsetResult> {
     if (activeBackend()?.name !== this.backend) await initBackend(this.backend, { quiet: true });
     await new Promise((r) => setImmediate(r));
-    return distillSubset(problem, this.config);
+    return distillSubset(task.problem(), this.config);
   }
   async close(): Promise<void> {}
 }
@@ -89,11 +96,12 @@ class WorkerRunner implements SubsetRunner {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  async run(problem: SubsetProblem): Promise<SubsetResult> {
+  async run(task: SubsetTask): Promise<SubsetResult> {
     if (this.broken) throw this.broken;
     const worker = await this.acquire();
     if (this.broken) throw this.broken;
     const id = this.nextId++;
+    const problem = task.problem();
     return new Promise((ok, fail) => {
       this.pending.set(id, { ok, fail });
       const request: WorkerRequest = { id, backend: this.backend, problem, config: this.config };
