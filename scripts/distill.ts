@@ -7,6 +7,7 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
+import { type DataSpec, loadDistillSource } from "../src/distill/distill-data.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
 import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
@@ -19,8 +20,6 @@ import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
 import {
   type ReferenceLevel,
   type ReferenceSet,
-  readReferenceSet,
-  referenceLevel,
   writeReferenceSet,
 } from "../src/references/reference-set.js";
 import { registerReferences } from "../src/references/register.js";
@@ -64,26 +63,6 @@ function parseFlags() {
     "stop-after": { type: "string" },
     help: { type: "boolean", default: false },
   });
-}
-
-/** One level of a reference set as the data that the next levels are distilled from. */
-function levelAsDataset(set: ReferenceSet, level: ReferenceLevel): Dataset {
-  return {
-    name: `${set.version}-L${level.level}`,
-    images: level.images,
-    labels: level.labels,
-    count: level.count,
-    height: set.height,
-    width: set.width,
-    channels: set.channels,
-    classes: set.classes,
-  };
-}
-
-function firstN(d: Dataset, n: number | undefined): Dataset {
-  if (n === undefined || n >= d.count) return d;
-  const size = d.height * d.width * d.channels;
-  return { ...d, images: d.images.slice(0, n * size), labels: d.labels.slice(0, n), count: n };
 }
 
 function codeVersion(): string {
@@ -142,16 +121,14 @@ async function main() {
   const workers = number("workers", values.workers, true, 0) as number;
   const started = Date.now();
 
+  const dataSpec: DataSpec =
+    values.from && fromLevel
+      ? { kind: "references", file: values.from, level: fromLevel }
+      : { kind: "dataset", name: values.data, ...(limit !== undefined ? { limit } : {}) };
   let data: Dataset;
   let kept: ReferenceLevel[] = [];
   try {
-    if (values.from && fromLevel) {
-      const source = await readReferenceSet(values.from);
-      kept = source.levels.filter((l) => l.level <= fromLevel);
-      data = levelAsDataset(source, referenceLevel(source, fromLevel));
-    } else {
-      data = firstN(await loadDataset(values.data, "train"), limit);
-    }
+    ({ data, kept } = await loadDistillSource(dataSpec));
   } catch (error) {
     fail((error as Error).message);
   }
