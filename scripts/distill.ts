@@ -7,13 +7,26 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/load.js";
-import { type DataSpec, loadDistillSource } from "../src/distill/distill-data.js";
+import { asDistillData, type DataSpec, loadDistillSource } from "../src/distill/distill-data.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
-import { type DistillConfig, runDistillation } from "../src/distill/pipeline.js";
-import { PlanError } from "../src/distill/plan.js";
+import {
+  type DistillConfig,
+  type DistillData,
+  runDistillation,
+  runKey,
+} from "../src/distill/pipeline.js";
+import { PlanError, planDistillation } from "../src/distill/plan.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { progressView } from "../src/distill/progress.js";
+import {
+  QueueConfigError,
+  RUN_FORMAT,
+  type RunDescriptor,
+  runDir,
+  runIdOf,
+} from "../src/distill/queue-contract.js";
+import { QueueRunner } from "../src/distill/queue-runner.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
 import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
@@ -34,7 +47,8 @@ const USAGE = `usage: distill.ts [--config quick|cpu|paper] [--data mnist] [--fa
   [--iterations N] [--width N] [--lr X] [--momentum X] [--lambda X] [--lambda-scope hierarchy|level] [--repulsion eq5|capped] [--init real|mean]
   [--seed N] [--workers N]
   [--limit N] [--from REFERENCES --from-level L] [--out runs/distill/references.safetensors] [--resume] [--checkpoint-seconds N]
-  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]`;
+  [--manifest DIR [--embedder NAME]] [--backend wasm|tensorflow|cpu] [--stop-after N (tests)]
+  [--queue redis://HOST:PORT [--results DIR (shared with every scripts/distill-worker.ts; default OUT.queue)]]`;
 
 function parseFlags() {
   return flags.parse({
@@ -61,7 +75,38 @@ function parseFlags() {
     embedder: { type: "string" },
     backend: { type: "string", default: "wasm" },
     "stop-after": { type: "string" },
+    queue: { type: "string" },
+    results: { type: "string" },
     help: { type: "boolean", default: false },
+  });
+}
+
+/** --queue: records the run for the workers and adds its subset flow (or finds the one a previous start added). */
+async function startQueue(
+  url: string,
+  results: string,
+  data: DistillData,
+  spec: DataSpec,
+  config: DistillConfig,
+  backend: BackendName,
+): Promise<QueueRunner> {
+  const key = runKey(data, config);
+  const run = runIdOf(key);
+  const plan = planDistillation(data.labels, data.classes.length, config.fanIns, config.seed);
+  const descriptor: RunDescriptor = {
+    format: RUN_FORMAT,
+    run,
+    key,
+    data: spec,
+    config: { ...config },
+    backend,
+  };
+  return QueueRunner.start({
+    url,
+    results,
+    descriptor,
+    plan,
+    log: (event, fields) => process.stderr.write(`distill: ${event} ${JSON.stringify(fields)}\n`),
   });
 }
 
@@ -157,32 +202,29 @@ async function main() {
   process.stderr.write(
     `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers\n`,
   );
+  const distillData = asDistillData(data);
+  const results = values.results ?? `${out}.queue`;
+  let queue: QueueRunner | undefined;
   let result: Awaited<ReturnType<typeof runDistillation>>;
   try {
-    result = await runDistillation(
-      {
-        name: data.name,
-        images: data.images,
-        labels: data.labels,
-        shape: [data.height, data.width, data.channels],
-        classes: data.classes,
-      },
-      config,
-      {
-        workers,
-        backend,
-        checkpoint,
-        resume: values.resume,
-        checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
-        stopAfter: number("stop-after", values["stop-after"], true, 1),
-        onProgress: (p) =>
-          view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
-        onLevel: (level, seconds) => view.level(level + skipped, seconds),
-      },
-    );
+    if (values.queue)
+      queue = await startQueue(values.queue, results, distillData, dataSpec, config, backend);
+    result = await runDistillation(distillData, config, {
+      runner: queue,
+      workers,
+      backend,
+      checkpoint,
+      resume: values.resume,
+      checkpointSeconds: number("checkpoint-seconds", values["checkpoint-seconds"], false, 0),
+      stopAfter: number("stop-after", values["stop-after"], true, 1),
+      onProgress: (p) =>
+        view.update({ ...p, level: p.level + skipped, levels: p.levels + skipped }),
+      onLevel: (level, seconds) => view.level(level + skipped, seconds),
+    });
   } catch (error) {
     view.stop();
-    if (error instanceof PlanError) fail(error.message);
+    await queue?.close();
+    if (error instanceof PlanError || error instanceof QueueConfigError) fail(error.message);
     throw error;
   }
   view.stop();
@@ -246,6 +288,14 @@ async function main() {
     similarity: rows,
   });
   await rm(checkpoint, { force: true });
+  if (queue) {
+    await queue.removeJobs();
+    await queue.close();
+    await rm(runDir(results, runIdOf(runKey(distillData, config))), {
+      recursive: true,
+      force: true,
+    });
+  }
 
   if (values.manifest) {
     await registerReferences(values.manifest, out, set, { embedder: values.embedder, command });

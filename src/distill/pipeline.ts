@@ -264,7 +264,7 @@ export async function runDistillation(
     }
   } finally {
     await writing.catch(() => undefined);
-    await runner.close();
+    if (!options.runner) await runner.close(); // an injected runner is its owner's to close
   }
   return { plan, levels, stats, restored: restored.count };
 }
