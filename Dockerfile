@@ -26,8 +26,9 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/src ./src
-# The one script a deployment runs from this image: the models-volume publisher (deploy/kubernetes).
-COPY --from=build /app/scripts/publish-models-volume.ts ./scripts/
+# The scripts a deployment runs from this image: the models-volume publisher (deploy/kubernetes) and the
+# distillation queue's worker (deploy/compose.yaml, profile distill).
+COPY --from=build /app/scripts/publish-models-volume.ts /app/scripts/distill-worker.ts ./scripts/
 COPY --from=build /app/models ./models
 USER node
 EXPOSE 8080

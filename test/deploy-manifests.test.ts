@@ -151,7 +151,7 @@ test("non-root with a read-only root filesystem: /tmp is the one writable mount,
   const job = byKind("Job", "cgnn-models-publish").spec.template.spec.containers[0];
   const script = job.command[job.command.indexOf("--import") + 2];
   assert.ok(existsSync(script), script);
-  assert.match(dockerfile, new RegExp(`COPY --from=build /app/${script.replace(/\./g, "\\.")}`));
+  assert.match(dockerfile, new RegExp(`COPY --from=build .*/app/${script.replace(/\./g, "\\.")}`));
 });
 
 function freePort(): Promise<number> {
@@ -212,4 +212,14 @@ test("compose: Prometheus scrapes the service's port and metrics path; Redis kee
   const redis = compose.services.redis;
   assert.deepEqual(redis.profiles, ["distill"]);
   assert.ok(redis.command.includes("--appendonly") && redis.command.includes("noeviction"));
+  const worker = compose.services["distill-worker"];
+  assert.deepEqual(worker.profiles, ["distill"]);
+  const script = worker.command[worker.command.indexOf("--import") + 2];
+  assert.ok(existsSync(script), script);
+  assert.match(
+    readFileSync("Dockerfile", "utf8"),
+    new RegExp(`COPY --from=build .*/app/${script.replace(/\./g, "\\.")}`),
+  );
+  const queueUrl = worker.command[worker.command.indexOf("--queue") + 1];
+  assert.equal(queueUrl, `redis://redis:${redis.ports[0].split(":")[1]}`);
 });
