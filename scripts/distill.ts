@@ -20,6 +20,7 @@ import { PlanError, planDistillation } from "../src/distill/plan.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { progressView } from "../src/distill/progress.js";
 import {
+  parseQueueUrl,
   QueueConfigError,
   RUN_FORMAT,
   type RunDescriptor,
@@ -164,6 +165,14 @@ async function main() {
   }
   const limit = number("limit", values.limit, true, 1) ?? preset.limit;
   const workers = number("workers", values.workers, true, 0) as number;
+  if (values.results && !values.queue) fail("--results DIR goes with --queue redis://HOST:PORT");
+  if (values.queue) {
+    try {
+      parseQueueUrl(values.queue);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   const started = Date.now();
 
   const dataSpec: DataSpec =

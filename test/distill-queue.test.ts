@@ -7,8 +7,10 @@ import { access, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Queue } from "bullmq";
+import { type FlowJob, Queue } from "bullmq";
+import { planDistillation } from "../src/distill/plan.js";
 import { parseQueueUrl, QUEUE_NAME } from "../src/distill/queue-contract.js";
+import { subsetFlow } from "../src/distill/queue-runner.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 import { startRedis, type TestRedis } from "./redis-server.js";
 
@@ -146,4 +148,41 @@ test("a queued distillation survives a killed worker and a restarted coordinator
 
   b.child.kill("SIGTERM");
   assert.equal(await b.exit, 0, "a worker stops cleanly on SIGTERM");
+});
+
+test("the subset flow is the plan's tree: each level-L job a parent of its fan-in level-(L−1) jobs", () => {
+  const labels = Uint8Array.from({ length: 600 }, (_, i) => i % 10);
+  const plan = planDistillation(labels, 10, [10, 3, 2], 1);
+  const root = subsetFlow("run-x", plan, 3, 0, 3);
+  const ids: string[] = [];
+  const walk = (node: FlowJob, depth: number) => {
+    ids.push(String(node.opts?.jobId));
+    assert.equal((node.data as { level: number }).level, 3 - depth);
+    for (const child of node.children ?? []) walk(child, depth + 1);
+  };
+  walk(root, 0);
+  assert.deepEqual(
+    root.children?.map((c) => c.opts?.jobId),
+    ["run-x-L2-S0", "run-x-L2-S1"],
+  );
+  assert.deepEqual(
+    root.children?.[1].children?.map((c) => c.opts?.jobId),
+    ["run-x-L1-S3", "run-x-L1-S4", "run-x-L1-S5"],
+  );
+  assert.equal(
+    ids.length,
+    plan.levels.reduce((a, l) => a + l.subsets, 0),
+  );
+  assert.equal(new Set(ids).size, ids.length);
+});
+
+test("a bad --queue URL or --results without --queue ends the coordinator with exit code 2 at once", async () => {
+  for (const [args, message] of [
+    [["--queue", "http://localhost:6379"], /--queue must be a redis:\/\/HOST:PORT URL/],
+    [["--results", join(dir, "r")], /--results DIR goes with --queue/],
+  ] as const) {
+    const run = node("scripts/distill.ts", [...args]);
+    assert.equal(await run.exit, 2);
+    assert.match(run.lines.join("\n"), message);
+  }
 });

@@ -8,6 +8,7 @@ import type { SubsetRunner, SubsetTask } from "./pool.js";
 import {
   parseQueueUrl,
   QUEUE_NAME,
+  QueueConfigError,
   type RunDescriptor,
   type SubsetJobData,
   subsetJobId,
@@ -53,6 +54,27 @@ export function subsetFlow(
   };
 }
 
+/** Checked before the run starts: a wrong host fails in seconds instead of retrying forever. */
+async function reachable(
+  url: string,
+  ready: Promise<unknown>,
+  lastError: () => string,
+  ms = 15_000,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const why = lastError() ? ` (last error: ${lastError()})` : "";
+      reject(new QueueConfigError(`--queue ${url}: Redis did not answer in ${ms / 1000} s${why}`));
+    }, ms);
+  });
+  try {
+    await Promise.race([ready, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class QueueRunner implements SubsetRunner {
   private constructor(
     private readonly options: QueueRunnerOptions,
@@ -66,8 +88,19 @@ export class QueueRunner implements SubsetRunner {
     const connection = { ...parseQueueUrl(options.url), maxRetriesPerRequest: null };
     const queue = new Queue(QUEUE_NAME, { connection });
     const events = new QueueEvents(QUEUE_NAME, { connection });
+    // Connection errors are retried by ioredis; keep the last for the message instead of printing each.
+    let lastError = "";
+    const remember = (error: Error) => {
+      lastError = error.message;
+    };
+    queue.on("error", remember);
+    events.on("error", remember);
     try {
-      await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+      await reachable(
+        options.url,
+        Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
+        () => lastError,
+      );
       const previous = await readRunDescriptor(results, descriptor.run);
       if (previous && previous.key !== descriptor.key)
         throw new Error(`${results}/${descriptor.run}: holds another run (key ${previous.key})`);
@@ -97,7 +130,8 @@ export class QueueRunner implements SubsetRunner {
         options.log?.("queue_flow_found", { run: descriptor.run });
       }
     } catch (error) {
-      await Promise.all([queue.close(), events.close()]);
+      // close() would wait for a connection that may never come: drop the connections, do not wait.
+      void Promise.allSettled([queue.disconnect(), events.disconnect()]);
       throw error;
     }
     return new QueueRunner(options, queue, events);
