@@ -11,7 +11,7 @@ import { type FlowJob, Queue } from "bullmq";
 import { planDistillation } from "../src/distill/plan.js";
 import { parseQueueUrl, QUEUE_NAME } from "../src/distill/queue-contract.js";
 import { subsetFlow } from "../src/distill/queue-runner.js";
-import { readReferenceSet } from "../src/references/reference-set.js";
+import { type ReferenceSet, readReferenceSet } from "../src/references/reference-set.js";
 import { startRedis, type TestRedis } from "./redis-server.js";
 
 const FLAGS = [
@@ -63,11 +63,43 @@ async function until(what: string, check: () => boolean, ms = 120_000): Promise<
   }
 }
 
+/** The exit code, or a failure naming the process when it has not ended in `ms` (a lost job hangs a run). */
+async function exited(p: Proc, what: string, ms = 120_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`${what} did not end in ${ms / 1000} s:\n${p.lines.slice(-20).join("\n")}`),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([p.exit, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const exists = (path: string) =>
   access(path).then(
     () => true,
     () => false,
   );
+
+let local: Promise<ReferenceSet> | undefined;
+/** The same run on the local pool (2 worker threads), once for the whole file. */
+function localReferences(): Promise<ReferenceSet> {
+  local ??= (async () => {
+    const file = join(dir, "local", "refs.safetensors");
+    const run = node("scripts/distill.ts", [...FLAGS, `--out=${file}`, "--workers=2"]);
+    running.push(run);
+    assert.equal(await exited(run, "the local run"), 0, run.lines.join("\n"));
+    return readReferenceSet(file);
+  })();
+  return local;
+}
 
 let redis: TestRedis;
 let dir: string;
@@ -110,7 +142,7 @@ test("a queued distillation survives a killed worker and a restarted coordinator
   assert.equal(await coordinator.exit, -1);
   const restarted = node("scripts/distill.ts", [...queueFlags, "--resume"]);
   running.push(restarted);
-  assert.equal(await restarted.exit, 0, restarted.lines.join("\n"));
+  assert.equal(await exited(restarted, "the restarted coordinator"), 0, restarted.lines.join("\n"));
   assert.ok(
     restarted.lines.some((l) => l.includes("queue_flow_found")),
     "the restart found its flow",
@@ -120,11 +152,7 @@ test("a queued distillation survives a killed worker and a restarted coordinator
     `worker B completed the job A was killed in (${lost}) after stall detection`,
   );
 
-  const local = join(dir, "local", "refs.safetensors");
-  const localRun = node("scripts/distill.ts", [...FLAGS, `--out=${local}`, "--workers=2"]);
-  running.push(localRun);
-  assert.equal(await localRun.exit, 0, localRun.lines.join("\n"));
-  const [queued, reference] = [await readReferenceSet(out), await readReferenceSet(local)];
+  const [queued, reference] = [await readReferenceSet(out), await localReferences()];
   // The version ends in a hash of the float32 levels: equal versions mean equal images before quantising.
   assert.equal(queued.version, reference.version);
   assert.equal(queued.levels.length, 3);
@@ -148,6 +176,33 @@ test("a queued distillation survives a killed worker and a restarted coordinator
 
   b.child.kill("SIGTERM");
   assert.equal(await b.exit, 0, "a worker stops cleanly on SIGTERM");
+});
+
+test("a Redis restarted mid-run (append-only file) loses no job: the run finishes with the same references", async () => {
+  const out = join(dir, "restart", "refs.safetensors");
+  const results = join(dir, "restart-results");
+  const coordinator = node("scripts/distill.ts", [
+    ...FLAGS,
+    `--out=${out}`,
+    `--queue=${redis.url}`,
+    `--results=${results}`,
+  ]);
+  const worker = node("scripts/distill-worker.ts", [
+    "--queue",
+    redis.url,
+    "--results",
+    results,
+    "--lock-ms",
+    "2000",
+  ]);
+  running.push(coordinator, worker);
+  await until("a finished subset", () => worker.events.some((e) => e.event === "job_done"));
+  await redis.restart();
+  assert.equal(await exited(coordinator, "the coordinator"), 0, coordinator.lines.join("\n"));
+  const [queued, reference] = [await readReferenceSet(out), await localReferences()];
+  assert.equal(queued.version, reference.version);
+  worker.child.kill("SIGTERM");
+  assert.equal(await worker.exit, 0);
 });
 
 test("the subset flow is the plan's tree: each level-L job a parent of its fan-in level-(L−1) jobs", () => {

@@ -10,6 +10,8 @@ export interface TestRedis {
   port: number;
   dir: string;
   process: ChildProcess;
+  /** Shuts it down (SIGTERM flushes the append-only file) and starts it again on the same port and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,31 @@ function freePort(): Promise<number> {
 export async function startRedis(): Promise<TestRedis> {
   const dir = await mkdtemp(join(tmpdir(), "cgnn-redis-"));
   const port = await freePort();
+  const redis: TestRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    process: await launch(port, dir),
+    async restart() {
+      await exit(redis.process);
+      redis.process = await launch(port, dir);
+    },
+    async stop() {
+      await exit(redis.process);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return redis;
+}
+
+async function exit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+async function launch(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn(
     "redis-server",
     [
@@ -62,18 +89,5 @@ export async function startRedis(): Promise<TestRedis> {
     });
   });
   child.stdout?.resume();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    dir,
-    process: child,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return child;
 }
