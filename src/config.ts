@@ -22,6 +22,8 @@ const bool = z
 
 /** How long the server waits for a whole request (node's server.requestTimeout): the latency buckets reach it. */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/** After SIGTERM, the default ms until connections still open are closed (--shutdown-timeout-ms). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
 
 const ConfigSchema = z.object({
   port: int(0, 65535).default(8080),
@@ -47,7 +49,7 @@ const ConfigSchema = z.object({
   /** After SIGTERM: ms to keep accepting connections (readyz 503) before closing the listener. */
   shutdownDelayMs: int(0, 60_000).default(0),
   /** After SIGTERM: ms until connections still open are closed, whatever they are doing. */
-  shutdownTimeoutMs: int(100, 600_000).default(8_000),
+  shutdownTimeoutMs: int(100, 600_000).default(DEFAULT_SHUTDOWN_TIMEOUT_MS),
   defaultK: int(1, 100).default(5),
   /** Unset: the references' own `defaultLevel` from the manifest, else 5. */
   defaultLevel: int(1, 5).optional(),
@@ -70,6 +72,8 @@ const ConfigSchema = z.object({
   corsOrigins: list.default([]),
   /** /v1/models and /references include training commands and run paths (off: left out). */
   exposeProvenance: bool.default(false),
+  /** Also re-read the manifest every N ms (0: off), for volumes whose changes raise no inotify event (NFS). */
+  reloadPollMs: int(0, 3_600_000).default(0),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -108,6 +112,7 @@ const SOURCES: Record<keyof Config, { flag?: string; env: string }> = {
   rateLimitBurst: { flag: "rate-limit-burst", env: "CGNN_RATE_LIMIT_BURST" },
   corsOrigins: { flag: "cors-origins", env: "CGNN_CORS_ORIGINS" },
   exposeProvenance: { flag: "expose-provenance", env: "CGNN_EXPOSE_PROVENANCE" },
+  reloadPollMs: { flag: "reload-poll-ms", env: "CGNN_RELOAD_POLL_MS" },
 };
 
 /** Room for multipart framing (boundaries, part headers) beside the files themselves. */

@@ -213,6 +213,7 @@ export function testConfig(modelsDir: string, overrides: Partial<Config> = {}): 
     rateLimit: 0,
     corsOrigins: [],
     exposeProvenance: false,
+    reloadPollMs: 0,
     ...overrides,
   };
 }

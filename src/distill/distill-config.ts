@@ -5,7 +5,7 @@ import type { ReferenceLevel } from "../references/reference-set.js";
 import type { DmConfig } from "./dm.js";
 import type { LambdaScope } from "./level-lambda.js";
 import type { DistillPlan } from "./plan.js";
-import type { EngineSetting } from "./pool.js";
+import type { EngineSetting, SubsetRunner } from "./pool.js";
 
 export interface DistillConfig extends DmConfig {
   fanIns: number[];
@@ -60,6 +60,11 @@ export interface PipelineOptions {
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   onLevel?: (level: number, seconds: number) => void;
+  /**
+   * Runs the subsets instead of a local pool (the BullMQ queue); `workers`, `backend` and `engine`
+   * then only label the run, and the runner is its owner's to close.
+   */
+  runner?: SubsetRunner;
 }
 
 export interface DistillOutput {

@@ -16,10 +16,10 @@ import {
   type DistillOutput,
   type PipelineOptions,
 } from "./distill-config.js";
-import type { DmConfig, SubsetProblem } from "./dm.js";
-import { levelLambda, levelLr } from "./level-lambda.js";
-import { type DistillPlan, planDistillation, subsetSeed } from "./plan.js";
-import { createRunner, type SubsetRunner } from "./pool.js";
+import type { SubsetProblem } from "./dm.js";
+import { type DistillPlan, planDistillation } from "./plan.js";
+import { createRunner, type SubsetRunner, type SubsetTask } from "./pool.js";
+import { dmConfigOf, levelSettings, subsetProblem } from "./subset-problem.js";
 
 type PlannedLevel = DistillPlan["levels"][number];
 
@@ -38,53 +38,19 @@ interface RunContext {
   doneHere: number;
 }
 
-/** The per-subset settings of distribution matching, taken from the run's config. */
-function dmSettings(config: DistillConfig): DmConfig {
-  return {
-    iterations: config.iterations,
-    width: config.width,
-    lr: config.lr,
-    momentum: config.momentum,
-    lambda: config.lambda,
-    repulsion: config.repulsion,
-    mean: config.mean,
-    std: config.std,
-    init: config.init,
-  };
-}
-
-/** The problem of one subset: its member images (from the level below), labels and seed. */
+/**
+ * The problem of one subset, built on demand (subset-problem.ts, which a queue worker calls too):
+ * its member images (from the level below), labels and seed.
+ */
 function subsetProblems(
   run: RunContext,
   level: PlannedLevel,
   source: Float32Array,
 ): (subset: number) => SubsetProblem {
   const { data, config, plan } = run;
-  const classes = data.classes.length;
   const size = data.shape.reduce((a, b) => a * b, 1);
-  const lambda = levelLambda(
-    config.lambda,
-    classes,
-    config.hierarchyLevels ?? plan.levels.length,
-    config.lambdaScope ?? "level",
-  );
-  const lr = levelLr(config.lr, config.lambda, lambda, classes);
-  return (subset) => {
-    const members = level.members[subset];
-    const labels = members.flatMap((inputs, cls) => inputs.map(() => cls));
-    const images = new Float32Array(labels.length * size);
-    members.flat().forEach((index, k) => {
-      images.set(source.subarray(index * size, (index + 1) * size), k * size);
-    });
-    return {
-      images,
-      labels,
-      classes,
-      shape: data.shape,
-      seed: subsetSeed(config.seed, level.level, subset),
-      ...(lambda !== config.lambda ? { lambda, lr } : {}),
-    };
-  };
+  const pick = (index: number) => source.subarray(index * size, (index + 1) * size);
+  return (subset) => subsetProblem(config, plan, level, subset, data.shape, pick);
 }
 
 /** Whether a checkpoint inside the level is due (every N subsets or S seconds). */
@@ -107,8 +73,9 @@ function checkpointClock(options: PipelineOptions) {
 }
 
 /**
- * Distils the subsets of one level not done yet, at most 2 per worker in flight; stops
- * starting new ones when the signal aborts. Returns the mean first/last Eq. 5 values.
+ * Distils the subsets of one level not done yet, at most 2 per worker in flight (an injected
+ * runner, the queue, takes them all at once); stops starting new ones when the signal aborts.
+ * Returns the mean first/last Eq. 5 values.
  */
 async function distilSubsets(
   run: RunContext,
@@ -139,10 +106,12 @@ async function distilSubsets(
     });
   report();
   const inFlight = new Set<Promise<void>>();
-  const limit = Math.max(1, options.workers) * 2;
+  // A queue holds every subset already; locally, two tasks per worker keep the pool busy.
+  const limit = options.runner ? Number.POSITIVE_INFINITY : Math.max(1, options.workers) * 2;
   for (const subset of todo) {
     if (options.signal?.aborted) break;
-    const task = run.runner.run(problemFor(subset)).then((result) => {
+    const at: SubsetTask = { level: level.level, subset, problem: () => problemFor(subset) };
+    const task = run.runner.run(at).then((result) => {
       s.images.set(result.images, subset * subsetSize);
       s.done[subset] = 1;
       done++;
@@ -191,12 +160,7 @@ async function distilLevel(
     );
   }
   const seconds = (Date.now() - started) / 1000;
-  const lambda = levelLambda(
-    config.lambda,
-    classes,
-    config.hierarchyLevels ?? plan.levels.length,
-    config.lambdaScope ?? "level",
-  );
+  const { lambda, lr } = levelSettings(config, classes, plan);
   options.onLevel?.(level.level, seconds);
   await run.checkpoints.save();
   return {
@@ -211,7 +175,7 @@ async function distilLevel(
       seconds,
       ...losses,
       lambda,
-      lr: levelLr(config.lr, config.lambda, lambda, classes),
+      lr,
     },
   };
 }
@@ -235,12 +199,9 @@ export async function runDistillation(
     config,
     options,
     plan,
-    runner: createRunner(
-      options.workers,
-      dmSettings(config),
-      options.backend ?? "wasm",
-      options.engine,
-    ),
+    runner:
+      options.runner ??
+      createRunner(options.workers, dmConfigOf(config), options.backend ?? "wasm", options.engine),
     checkpoints: CheckpointWriter.forRun(options.checkpoint, key, config, state, [
       classes,
       ...data.shape,
@@ -264,7 +225,7 @@ export async function runDistillation(
     }
   } finally {
     await run.checkpoints.settle();
-    await run.runner.close();
+    if (!options.runner) await run.runner.close(); // an injected runner is its owner's to close
   }
   return { plan, levels, stats, restored: restored.count };
 }

@@ -1,6 +1,9 @@
 // Runs subset distillations on worker threads (or in-process for workers = 0), one task per
 // worker at a time, so the main thread stays free for progress and checkpoints.
 import type { Worker } from "node:worker_threads";
+// Before any worker thread starts: an ort engine's threads cannot switch telemetry off themselves,
+// and a queue worker (scripts/distill-worker.ts) reaches the pool without any other ort import.
+import "../util/ort-telemetry.js";
 import { activeBackend, type BackendName, initBackend } from "../nn/backend.js";
 import { spawnModuleWorker } from "../util/spawn-worker.js";
 import { type DmConfig, distillSubset, type SubsetProblem, type SubsetResult } from "./dm.js";
@@ -37,8 +40,15 @@ export type WorkerReply =
   | { id: number; ok: true; result: SubsetResult }
   | { id: number; ok: false; message: string };
 
+/** One subset to distil: where it sits in the plan, and its problem built on demand (a queue does not need it). */
+export interface SubsetTask {
+  level: number;
+  subset: number;
+  problem(): SubsetProblem;
+}
+
 export interface SubsetRunner {
-  run(problem: SubsetProblem): Promise<SubsetResult>;
+  run(task: SubsetTask): Promise<SubsetResult>;
   close(): Promise<void>;
 }
 
@@ -48,12 +58,12 @@ class InProcessRunner implements SubsetRunner {
     private readonly backend: BackendName,
     private readonly setting: EngineSetting,
   ) {}
-  async run(problem: SubsetProblem): Promise<SubsetResult> {
+  async run(task: SubsetTask): Promise<SubsetResult> {
     if (this.setting.engine === "tfjs" && activeBackend()?.name !== this.backend) {
       await initBackend(this.backend, { quiet: true });
     }
     await new Promise((r) => setImmediate(r));
-    return distillOn(this.setting, problem, this.config);
+    return distillOn(this.setting, task.problem(), this.config);
   }
   async close(): Promise<void> {}
 }
@@ -114,11 +124,12 @@ class WorkerRunner implements SubsetRunner {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  async run(problem: SubsetProblem): Promise<SubsetResult> {
+  async run(task: SubsetTask): Promise<SubsetResult> {
     if (this.broken) throw this.broken;
     const worker = await this.acquire();
     if (this.broken) throw this.broken;
     const id = this.nextId++;
+    const problem = task.problem();
     return new Promise((ok, fail) => {
       this.pending.set(id, { ok, fail });
       const request: WorkerRequest = {

@@ -2,17 +2,20 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, realpath, rm, stat } from "node:fs/promises";
-import { isAbsolute, join, normalize, relative, resolve } from "node:path";
+import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import { writeJsonAtomic } from "../util/atomic-write.js";
 
 export const MANIFEST_FILE = "manifest.json";
 
+/** Whether a relative path leaves its base: `..` or `../x`, not a name that merely starts with dots (`..data/x`). */
+const leavesBase = (rel: string) => rel === ".." || rel.startsWith(`..${sep}`);
+
 /** A file path relative to the models directory; never absolute, never escaping it. */
 const RelativeFile = z
   .string()
   .min(1)
-  .refine((p) => !isAbsolute(p) && !normalize(p).startsWith(".."), {
+  .refine((p) => !isAbsolute(p) && !leavesBase(normalize(p)), {
     message: "must be a path relative to the models directory, inside it",
   });
 
@@ -208,7 +211,7 @@ export async function realEntryPath(dir: string, entry: { file: string }): Promi
   const path = entryPath(dir, entry);
   const [realDir, real] = await Promise.all([realpath(dir), realpath(path)]);
   const rel = relative(realDir, real);
-  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+  if (rel === "" || leavesBase(rel) || isAbsolute(rel)) {
     throw new ManifestError(
       `${entry.file}: resolves to ${real}, outside the models directory ${realDir}`,
     );

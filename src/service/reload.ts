@@ -1,4 +1,5 @@
-// Hot reload: on a manifest change (fs.watch + debounce) or SIGHUP, build and verify a new serving set, then swap
+// Hot reload: on a manifest change (fs.watch + debounce, or a poll for network volumes), a Kubernetes-style
+// `..data` symlink swap of the models directory, or SIGHUP, build and verify a new serving set, then swap
 // it in; a failed reload is tried again with backoff until a good set arrives (the old one serves meanwhile).
 import { createHash } from "node:crypto";
 import { type FSWatcher, watch } from "node:fs";
@@ -10,6 +11,16 @@ import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { closeServingSet, loadServingSet, type ServingSet } from "./serving-set.js";
 import type { ReloadStatus, ServingState } from "./state.js";
+
+/**
+ * The entry a kubelet (ConfigMap, Secret, projected volumes) or git-sync swaps atomically: it writes a new
+ * timestamped folder, points `..data_tmp` at it and renames that over `..data`, so `manifest.json` (a link
+ * through `..data`) changes without any event naming it.
+ */
+export const SWAPPED_DATA_LINK = "..data";
+
+/** The names in the models directory whose change may mean a new manifest. */
+const WATCHED_NAMES = new Set([MANIFEST_FILE, SWAPPED_DATA_LINK]);
 
 export type LoadFn = (config: Config, metrics: Metrics, log: Logger) => Promise<ServingSet>;
 
@@ -24,6 +35,8 @@ export class Reloader {
   private timer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private closed = false;
+  private poller?: NodeJS.Timeout;
+  private polledHash?: string;
   private readonly onSighup = () => void this.reload("SIGHUP", true);
 
   constructor(
@@ -160,14 +173,16 @@ export class Reloader {
     }
   }
 
-  /** Watches the models directory for manifest changes and listens for SIGHUP. */
+  /** Watches the models directory for manifest changes and `..data` swaps, and listens for SIGHUP. */
   watch(): void {
     try {
       this.watcher = watch(this.config.modelsDir, (_event, file) => {
-        if (file && file.toString() !== MANIFEST_FILE) return;
+        const name = file?.toString();
+        if (name && !WATCHED_NAMES.has(name)) return;
         clearTimeout(this.timer);
         this.timer = setTimeout(
-          () => void this.reload("manifest changed"),
+          () =>
+            void this.reload(name === SWAPPED_DATA_LINK ? "models swapped" : "manifest changed"),
           this.config.reloadDebounceMs,
         );
       });
@@ -176,12 +191,30 @@ export class Reloader {
       this.log("watch_failed", { dir: this.config.modelsDir, error: (error as Error).message });
     }
     process.on("SIGHUP", this.onSighup);
+    this.poll();
+  }
+
+  /**
+   * Every --reload-poll-ms, hashes the manifest and reloads when it differs from the last one polled: a
+   * network volume (NFS, most ReadWriteMany classes) changed from another node raises no inotify event here.
+   */
+  poll(): void {
+    if (this.config.reloadPollMs <= 0 || this.poller) return;
+    this.poller = setInterval(async () => {
+      const hash = await this.hashManifest();
+      if (this.closed || hash === undefined || hash === this.polledHash) return;
+      const first = this.polledHash === undefined;
+      this.polledHash = hash;
+      if (!first || hash !== this.manifestHash) void this.reload("manifest changed (poll)");
+    }, this.config.reloadPollMs);
+    this.poller.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
     clearTimeout(this.retryTimer);
+    clearInterval(this.poller);
     this.watcher?.close();
     process.off("SIGHUP", this.onSighup);
     await this.running;

@@ -3,13 +3,35 @@ import type { Server } from "node:http";
 import { Server as NetServer } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, ConfigError, loadConfig, REQUEST_TIMEOUT_MS } from "../config.js";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  loadConfig,
+  REQUEST_TIMEOUT_MS,
+} from "../config.js";
 import { createApp } from "./app.js";
 import { ConnectionDrainer } from "./drain.js";
 import { createLogger, jsonLogger, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { Reloader } from "./reload.js";
 import { ServingState } from "./state.js";
+
+/** After config.shutdownTimeoutMs closes the last connections, the time left for the sessions before the process exits anyway. */
+const SHUTDOWN_FORCE_MARGIN_MS = 2_000;
+
+/** When a SIGTERM'd service exits anyway, draining or not (ms after the signal). */
+export function shutdownDeadlineMs(config: Pick<Config, "shutdownTimeoutMs">): number {
+  return config.shutdownTimeoutMs + SHUTDOWN_FORCE_MARGIN_MS;
+}
+
+/**
+ * How long a SIGTERM'd service with the default --shutdown-timeout-ms drains in-flight requests
+ * before it exits anyway (deploy/ sizes its grace period on it).
+ */
+export const SHUTDOWN_DEADLINE_MS = shutdownDeadlineMs({
+  shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+});
 
 export interface RunningService {
   server: Server;
@@ -100,7 +122,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log("shutdown_started", { signal });
-    const forceMs = config.shutdownTimeoutMs + 2_000;
+    const forceMs = shutdownDeadlineMs(config);
     const force = setTimeout(() => {
       log("shutdown_forced", { afterMs: forceMs });
       process.exit(1);
