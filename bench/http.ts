@@ -7,13 +7,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import autocannon, { type Result } from "autocannon";
 import { createInferenceEngine } from "../src/inference/inference.js";
 import { readManifest } from "../src/models/manifest.js";
 import { CliError, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, readFlags, string } from "../src/util/flags.js";
+import { freePort } from "../src/util/free-port.js";
 import { buildModelsDir, digitJpeg, digitPng, digitsByClass } from "../test/service-fixture.js";
 
 const IMAGES = ["mnist28", "paper112", "jpeg112"] as const;
@@ -48,17 +48,6 @@ async function uploadBody(image: (typeof IMAGES)[number]): Promise<Buffer> {
   if (image === "mnist28") return digitPng(digit);
   const paper = { scale: 4, invert: true };
   return image === "paper112" ? digitPng(digit, paper) : digitJpeg(digit, paper);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(url: string, child: ChildProcess, timeoutMs = 180_000): Promise<void> {

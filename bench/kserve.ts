@@ -3,21 +3,10 @@
 // Starts the service as a child on 127.0.0.1; one JSON line per row.
 // Usage: tsx bench/kserve.ts [--models-dir models] [--duration 5] [--connections 16]
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import autocannon, { type Result } from "autocannon";
 import { runScript } from "../src/util/cli.js";
 import { int, readFlags, string } from "../src/util/flags.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../src/util/free-port.js";
 
 interface Model {
   name: string;

@@ -5,13 +5,13 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { loadConfig } from "../src/config.js";
 import { SHUTDOWN_DEADLINE_MS, startService } from "../src/service/server.js";
+import { freePort } from "../src/util/free-port.js";
 import { buildModelsDir, testConfig } from "./service-fixture.js";
 
 const K8S = "deploy/kubernetes";
@@ -153,16 +153,6 @@ test("non-root with a read-only root filesystem: /tmp is the one writable mount,
   assert.ok(existsSync(script), script);
   assert.match(dockerfile, new RegExp(`COPY --from=build .*/app/${script.replace(/\./g, "\\.")}`));
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test("the service started with the pod's env writes nothing in HOME and only tsx's cache in TMPDIR", async () => {
   const fixture = await buildModelsDir();

@@ -1,9 +1,9 @@
 // A private redis-server for tests: a free port on 127.0.0.1, its own data directory (AOF on), stopped after.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../src/util/free-port.js";
 
 export interface TestRedis {
   url: string;
@@ -13,16 +13,6 @@ export interface TestRedis {
   /** Shuts it down (SIGTERM flushes the append-only file) and starts it again on the same port and data. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /** Starts `redis-server` (Debian's redis-server package; .ci/run installs it) and waits until it accepts clients. */
