@@ -18,6 +18,7 @@ import { computeGradients, type StepModel } from "../src/train/step.js";
 import type { TrainConfig } from "../src/train/train-config.js";
 import { train } from "../src/train/trainer.js";
 import { rng } from "../src/util/random.js";
+import { assertClose, batchFor, weightsFor } from "./ort-grad-helpers.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
@@ -88,41 +89,6 @@ const instanceNet: ModelSpec = {
     { kind: "dense", units: 5 },
   ],
 };
-
-/** Random weights with non-trivial batch-norm affine parameters and biases. */
-function weightsFor(spec: ModelSpec, seed: number): Weights {
-  const w = initWeights(spec, seed);
-  const random = rng(seed + 1);
-  for (const [name, t] of Object.entries(w)) {
-    if (/\.(bias|beta|gamma)$/.test(name)) {
-      for (let i = 0; i < t.data.length; i++) t.data[i] += 0.5 * (random() - 0.5);
-    }
-  }
-  return w;
-}
-
-function batchFor(spec: ModelSpec, count: number, classes: number, seed: number) {
-  const random = rng(seed);
-  const [h, w, c] = spec.input;
-  return {
-    images: Float32Array.from({ length: count * h * w * c }, random),
-    labels: Uint8Array.from({ length: count }, () => Math.floor(random() * classes)),
-    count,
-  };
-}
-
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, rel = 1e-4) {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-  }
-  assert.ok(scale > 0, `${what}: the reference is all zeros`);
-  // A bias right before batch norm has a true gradient of 0: its float noise (~1e-7) passes.
-  assert.ok(diff <= rel * scale + 1e-6, `${what}: max diff ${diff} vs scale ${scale}`);
-}
 
 async function compare(spec: ModelSpec, classes: number, seed: number) {
   const trainable = modelParams(spec)
