@@ -5,7 +5,6 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { Dataset } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { runKey } from "../src/distill/checkpoint.js";
@@ -17,8 +16,8 @@ import {
 import { asDistillData, type DataSpec, loadDistillSource } from "../src/distill/distill-data.js";
 import { DM_ENGINES, engineLine, ortThreads, resolveDmEngine } from "../src/distill/dm-ort.js";
 import { fitFanIns } from "../src/distill/fan-ins.js";
-import { LAMBDA_SCOPES, type LambdaScope } from "../src/distill/level-lambda.js";
-import { REPULSIONS, type Repulsion } from "../src/distill/loss.js";
+import { LAMBDA_SCOPES } from "../src/distill/level-lambda.js";
+import { REPULSIONS } from "../src/distill/loss.js";
 import { MetricsLog, metricsPaths } from "../src/distill/metrics.js";
 import { runDistillation } from "../src/distill/pipeline.js";
 import { PlanError, planDistillation } from "../src/distill/plan.js";
@@ -37,11 +36,7 @@ import { QueueRunner } from "../src/distill/queue-runner.js";
 import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
 import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
-import {
-  type ReferenceLevel,
-  type ReferenceSet,
-  writeReferenceSet,
-} from "../src/references/reference-set.js";
+import { type ReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
 import { checkRegistration, registerReferences } from "../src/references/register.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";

@@ -9,38 +9,18 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
-import type { ModelSpec } from "../src/nn/spec.js";
 import { loadCheckpoint } from "../src/train/checkpoint.js";
 import { embedderHead } from "../src/train/heads.js";
 import type { TrainConfig } from "../src/train/train-config.js";
 import { train } from "../src/train/trainer.js";
 import { rng } from "../src/util/random.js";
+import { tinyEmbedderSpec } from "./ort-grad-helpers.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
 });
 
-const spec: ModelSpec = {
-  name: "tiny-embedder",
-  input: [8, 8, 1],
-  output: "embedding",
-  layers: [
-    { kind: "normalize", mean: [0.2], std: [0.3] },
-    { kind: "conv2d", filters: 4, kernel: 3, padding: 1, bias: false },
-    { kind: "batchNorm" },
-    { kind: "relu" },
-    {
-      kind: "residual",
-      body: [
-        { kind: "conv2d", filters: 6, kernel: 3, stride: 2, padding: 1, bias: false },
-        { kind: "batchNorm" },
-      ],
-      shortcut: [{ kind: "conv2d", filters: 6, kernel: 1, stride: 2, bias: false }],
-    },
-    { kind: "relu" },
-    { kind: "globalAvgPool" },
-  ],
-};
+const spec = tinyEmbedderSpec(0.2, 0.3);
 
 /** 8×8 images whose class k lights a 2×2 square at a class-specific place (plus noise). */
 function squares(count: number, seed: number): Dataset {

@@ -44,3 +44,28 @@ export function assertClose(
   // A bias right before batch norm has a true gradient of 0: its float noise (~1e-7) passes.
   assert.ok(diff <= rel * scale + 1e-6, `${what}: max diff ${diff} vs scale ${scale}`);
 }
+
+/** A tiny ResNet-shaped embedder (conv, batch norm, a strided residual block, global pooling). */
+export function tinyEmbedderSpec(mean: number, std: number): ModelSpec {
+  return {
+    name: "tiny-embedder",
+    input: [8, 8, 1],
+    output: "embedding",
+    layers: [
+      { kind: "normalize", mean: [mean], std: [std] },
+      { kind: "conv2d", filters: 4, kernel: 3, padding: 1, bias: false },
+      { kind: "batchNorm" },
+      { kind: "relu" },
+      {
+        kind: "residual",
+        body: [
+          { kind: "conv2d", filters: 6, kernel: 3, stride: 2, padding: 1, bias: false },
+          { kind: "batchNorm" },
+        ],
+        shortcut: [{ kind: "conv2d", filters: 6, kernel: 1, stride: 2, bias: false }],
+      },
+      { kind: "relu" },
+      { kind: "globalAvgPool" },
+    ],
+  };
+}

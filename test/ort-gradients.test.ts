@@ -10,7 +10,6 @@ import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
-import { initWeights, type Weights } from "../src/nn/weights.js";
 import { resolveEngine } from "../src/train/create-engine.js";
 import { OrtGradients } from "../src/train/ort/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";

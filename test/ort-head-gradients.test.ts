@@ -11,33 +11,13 @@ import { OrtGradients } from "../src/train/ort/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import { initHeadWeights } from "../src/train/seeding.js";
 import { computeGradients, type StepModel } from "../src/train/step.js";
-import { assertClose, batchFor, weightsFor } from "./ort-grad-helpers.js";
+import { assertClose, batchFor, tinyEmbedderSpec, weightsFor } from "./ort-grad-helpers.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
 });
 
-const embedder: ModelSpec = {
-  name: "tiny-embedder",
-  input: [8, 8, 1],
-  output: "embedding",
-  layers: [
-    { kind: "normalize", mean: [0.5], std: [0.25] },
-    { kind: "conv2d", filters: 4, kernel: 3, padding: 1, bias: false },
-    { kind: "batchNorm" },
-    { kind: "relu" },
-    {
-      kind: "residual",
-      body: [
-        { kind: "conv2d", filters: 6, kernel: 3, stride: 2, padding: 1, bias: false },
-        { kind: "batchNorm" },
-      ],
-      shortcut: [{ kind: "conv2d", filters: 6, kernel: 1, stride: 2, bias: false }],
-    },
-    { kind: "relu" },
-    { kind: "globalAvgPool" },
-  ],
-};
+const embedder = tinyEmbedderSpec(0.5, 0.25);
 
 async function compareHead(spec: ModelSpec, options: EmbedderHeadOptions, seed: number) {
   const head = embedderHead(options);

@@ -1,7 +1,6 @@
 // The OpenAPI 3.1 document of every route, generated from the zod schemas that validate requests (KServe
 // infer, query strings) and describe answers, with zod 4's own JSON Schema output (draft 2020-12, as 3.1 uses).
 import { createRequire } from "node:module";
-import { z } from "zod";
 import {
   ErrorResponse,
   InferRequest,
@@ -16,7 +15,6 @@ import { classifySchema, preprocessingSchema } from "../routes/query.js";
 import {
   Classification,
   Health,
-  ImageUpload,
   ModelList,
   NativeError,
   NotReady,
