@@ -9,8 +9,7 @@ import { RESIZE_METHODS, type ResizeMethod, resizeDataset } from "../src/data/re
 import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
-import { resolveEngine } from "../src/train/create-engine.js";
-import { TRAINING_ENGINE_CHOICES as ENGINE_CHOICES } from "../src/train/engine.js";
+import { chooseEngine, ENGINE_FLAGS } from "../src/train/engine-flags.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
@@ -33,11 +32,7 @@ const FLAGS = {
   seed: int("seed", { default: 0, min: 0 }),
   limit: int("use the first N training images", { min: 1 }),
   "test-limit": int("use the first N test images", { min: 1 }),
-  engine: choice(ENGINE_CHOICES, "training engine (auto: ort when it supports the model)", {
-    default: "auto",
-  }),
-  workers: int("tfjs engine: worker threads (data parallel)", { default: 1, min: 1 }),
-  threads: int("ort engine: onnxruntime intra-op threads", { default: 1, min: 1 }),
+  ...ENGINE_FLAGS,
   out: string("output folder (default: runs/taylornet-ARCH)", { arg: "DIR" }),
   resume: boolean("continue from the checkpoint in --out"),
   width: int("channels per layer", { default: 64, min: 1 }),
@@ -90,18 +85,7 @@ async function main() {
     ablate: f["ablate-cg"],
     batchNorm: !f["no-batch-norm"],
   });
-  const engine = await input(() => resolveEngine(f.engine, { spec }));
-  if (engine === "ort" && f.workers > 1) {
-    throw new CliError(
-      `--workers ${f.workers} sets the tfjs engine's worker threads; the ort engine runs one session: give its intra-op threads with --threads`,
-    );
-  }
-  if (engine === "tfjs" && f.threads > 1) {
-    throw new CliError(
-      `--threads ${f.threads} sets the ort engine's intra-op threads; the tfjs engine's worker threads are --workers`,
-    );
-  }
-  const workers = engine === "ort" ? f.threads : f.workers;
+  const { engine, workers } = chooseEngine(f, { spec });
   const out = f.out ?? join("runs", `taylornet-${f.arch}${f["ablate-cg"] ? "-ablated" : ""}`);
   await checkWritableOutput(out, { flag: "out", kind: "folder" });
 
