@@ -23,7 +23,7 @@ import { runDistillation } from "../src/distill/pipeline.js";
 import { PlanError, planDistillation } from "../src/distill/plan.js";
 import type { EngineSetting } from "../src/distill/pool.js";
 import { DM_DEFAULTS, dmNormalization, PRESETS } from "../src/distill/presets.js";
-import { progressView } from "../src/distill/progress.js";
+import { progressView, subsetsPerLevel } from "../src/distill/progress.js";
 import {
   parseQueueUrl,
   QueueConfigError,
@@ -103,6 +103,10 @@ const FLAGS = {
   results: string(
     "the results directory shared with every scripts/distill-worker.ts (with --queue; default: FILE.queue)",
     { arg: "DIR" },
+  ),
+  progress: choice(
+    ["bar", "lines", "json", "none"],
+    "progress display (default: bar on a terminal; json: one event line per update, for a parent)",
   ),
   ...FOLDER_FLAGS,
 };
@@ -273,9 +277,12 @@ async function main() {
   const engine: EngineSetting = { engine: chosen.engine, threads: ortThreads(workers) };
   await initBackend(backend);
   const checkpoint = `${out}.checkpoint`;
-  const view = progressView();
-  const metrics = await MetricsLog.open(metricsPaths(out), values.resume);
   const skipped = fromLevel ?? 0;
+  const view = progressView(values.progress, {
+    subsets: subsetsPerLevel(fanIns),
+    firstLevel: skipped + 1,
+  });
+  const metrics = await MetricsLog.open(metricsPaths(out), values.resume);
   process.stderr.write(
     `distill: ${data.name} ${data.count} images, fan-ins ${fanIns.join(",")}, width ${config.width}, ${config.iterations} iterations, ${workers} workers, engine ${engineLine(values.engine, chosen, engine.threads)}\n`,
   );

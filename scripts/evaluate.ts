@@ -10,8 +10,9 @@ import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 import { writeJsonAtomic } from "../src/util/atomic-write.js";
 import { input, runScript } from "../src/util/cli.js";
-import { boolean, int, readFlags, string } from "../src/util/flags.js";
+import { boolean, choice, int, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
+import { ProgressWriter } from "../src/util/progress-event.js";
 
 const FLAGS = {
   embedder: string(
@@ -28,8 +29,18 @@ const FLAGS = {
   "no-baselines": boolean("skip the class-mean and 1-NN baselines"),
   batch: int("embedding batch size", { default: 256, min: 1 }),
   out: string("also write the JSON report here", { arg: "FILE" }),
+  progress: choice(["json", "none"], "json: one event line per update on stderr, for a parent", {
+    default: "none",
+  }),
   ...FOLDER_FLAGS,
 };
+
+/** The images embedded so far as progress events (--progress json), else nothing. */
+function progressOf(mode: string): ((done: number, total: number) => void) | undefined {
+  if (mode !== "json") return undefined;
+  const writer = new ProgressWriter({ stage: "evaluate", unit: "images" });
+  return (done, total) => writer.update(done, total);
+}
 
 const SCRIPT = {
   usage: "tsx scripts/evaluate.ts --embedder FILE [--references FILE] [flags]",
@@ -61,7 +72,7 @@ async function main() {
       });
       train = limit ? take(allTrain, limit) : allTrain;
     }
-    return { embedder, test, references, train, batch };
+    return { embedder, test, references, train, batch, onProgress: progressOf(values.progress) };
   });
   await initBackend();
   const started = performance.now();
@@ -103,7 +114,10 @@ async function evaluateOnnx(
       return { test: testLimit ? take(allTest, testLimit) : allTest, references, train };
     });
     const started = performance.now();
-    const result = await input(() => evaluateSourceByAngle(source, { test, references, train }));
+    const onProgress = progressOf(values.progress);
+    const result = await input(() =>
+      evaluateSourceByAngle(source, { test, references, train, onProgress }),
+    );
     const report = {
       embedder: values.embedder,
       model: source.name,

@@ -40,7 +40,10 @@ const FLAGS = {
   init: string("start the model (not the head) from this embedder checkpoint of the same spec", {
     arg: "CKPT",
   }),
-  progress: choice(["bar", "lines", "none"], "progress display (default: bar on a terminal)"),
+  progress: choice(
+    ["bar", "lines", "json", "none"],
+    "progress display (default: bar on a terminal; json: one event line per update, for a parent)",
+  ),
   ...FOLDER_FLAGS,
 };
 

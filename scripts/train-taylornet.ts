@@ -46,7 +46,10 @@ const FLAGS = {
     "affine jitter: SHIFT (fraction of the side), DEGREES, SCALE",
     { length: 3, default: [0.0714, 10, 0.1], arg: "SHIFT,DEGREES,SCALE" },
   ),
-  progress: choice(["bar", "lines", "none"], "progress display (default: bar on a terminal)"),
+  progress: choice(
+    ["bar", "lines", "json", "none"],
+    "progress display (default: bar on a terminal; json: one event line per update, for a parent)",
+  ),
   ...FOLDER_FLAGS,
 };
 

@@ -13,7 +13,12 @@ export interface EvaluationInputs {
   /** Training set for the class-mean and 1-NN baselines (already limited). */
   train?: Dataset;
   batch?: number;
+  /** Images embedded so far of all there are to embed (test, references, training set). */
+  onProgress?: (done: number, total: number) => void;
 }
+
+/** Images per embed call when progress is reported (the results do not depend on it). */
+const PROGRESS_CHUNK = 512;
 
 export interface EvaluationResult extends AngleReport {
   /** Accuracy by level name ("L1".."L5"), for quick reading. */
@@ -48,7 +53,7 @@ export async function evaluateSourceByAngle(
   source: EmbedSource,
   inputs: Omit<EvaluationInputs, "embedder" | "batch">,
 ): Promise<EvaluationResult> {
-  const { test, references, train } = inputs;
+  const { test, references, train, onProgress } = inputs;
   const shaped = { spec: { name: source.name, input: source.input } } as Pick<Embedder, "spec">;
   checkCompatible(shaped, `test set ${test.name}`, test);
   if (references) {
@@ -61,17 +66,28 @@ export async function evaluateSourceByAngle(
   }
   if (train) checkCompatible(shaped, `training set ${train.name}`, train);
   const started = performance.now();
-  const testEmb = { embeddings: await source.embed(test.images, test.count), labels: test.labels };
+  const sorted = [...(references?.levels ?? [])].sort((a, b) => a.level - b.level);
+  const total = [test, ...sorted, ...(train ? [train] : [])].reduce((n, d) => n + d.count, 0);
+  let done = 0;
+  const embed = async (images: Float32Array, count: number) => {
+    if (!onProgress) return source.embed(images, count);
+    const size = images.length / Math.max(count, 1);
+    const out: Float32Array[] = [];
+    for (let i = 0; i < count; i += PROGRESS_CHUNK) {
+      const n = Math.min(PROGRESS_CHUNK, count - i);
+      out.push(await source.embed(images.subarray(i * size, (i + n) * size), n));
+      done += n;
+      onProgress(done, total);
+    }
+    return concat(out);
+  };
+  const testEmb = { embeddings: await embed(test.images, test.count), labels: test.labels };
   const levels: (LabelledEmbeddings & { level: number })[] = [];
-  for (const l of [...(references?.levels ?? [])].sort((a, b) => a.level - b.level)) {
-    levels.push({
-      level: l.level,
-      embeddings: await source.embed(l.images, l.count),
-      labels: l.labels,
-    });
+  for (const l of sorted) {
+    levels.push({ level: l.level, embeddings: await embed(l.images, l.count), labels: l.labels });
   }
   const trainEmb = train
-    ? { embeddings: await source.embed(train.images, train.count), labels: train.labels }
+    ? { embeddings: await embed(train.images, train.count), labels: train.labels }
     : undefined;
   const embedSeconds = (performance.now() - started) / 1000;
   const report = angleReport({
@@ -83,6 +99,17 @@ export async function evaluateSourceByAngle(
   });
   const accuracy = Object.fromEntries(report.levels.map((l) => [`L${l.level}`, l.accuracy]));
   return { ...report, accuracy, dim: source.dim, embedSeconds };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** The evaluation with a trained embedder checkpoint on tfjs (an EmbedSource over it). */

@@ -1,6 +1,7 @@
 // Training progress on stderr: a cli-progress bar with rate, ETA, loss and accuracy on a
-// terminal, one summary line per epoch otherwise (logs, tests).
+// terminal, one summary line per epoch otherwise (logs, tests), or progress events (json).
 import cliProgress from "cli-progress";
+import { ProgressWriter } from "../util/progress-event.js";
 
 export interface EpochSummary {
   epoch: number;
@@ -74,6 +75,34 @@ class LineProgress implements Progress {
   interrupt(): void {}
 }
 
+/** Progress events over the whole run (images × epochs) for a parent such as the pipeline. */
+class JsonProgress implements Progress {
+  private writer = new ProgressWriter({ stage: "train", unit: "images" });
+  private epoch = 1;
+  private epochs = 1;
+  private total = 0;
+
+  start(epoch: number, epochs: number, total: number): void {
+    Object.assign(this, { epoch, epochs, total });
+    const before = (epoch - 1) * total;
+    this.writer.update(before, epochs * total, { resumed: before, force: true });
+  }
+
+  update(done: number, loss: number, accuracy: number): void {
+    const detail = `epoch ${this.epoch}/${this.epochs} loss ${loss.toFixed(4)} acc ${(accuracy * 100).toFixed(2)}%`;
+    this.writer.update((this.epoch - 1) * this.total + done, this.epochs * this.total, { detail });
+  }
+
+  finish(summary: EpochSummary): void {
+    this.writer.update(summary.epoch * this.total, this.epochs * this.total, {
+      detail: summaryLine(summary),
+      force: true,
+    });
+  }
+
+  interrupt(): void {}
+}
+
 class SilentProgress implements Progress {
   start(): void {}
   update(): void {}
@@ -81,10 +110,11 @@ class SilentProgress implements Progress {
   interrupt(): void {}
 }
 
-/** "bar" on a TTY by default, else one line per epoch; "none" prints nothing. */
-export function createProgress(mode?: "bar" | "lines" | "none"): Progress {
+/** "bar" on a TTY by default, else one line per epoch; "json" events; "none" prints nothing. */
+export function createProgress(mode?: "bar" | "lines" | "json" | "none"): Progress {
   const chosen = mode ?? (process.stderr.isTTY ? "bar" : "lines");
   if (chosen === "bar") return new BarProgress();
   if (chosen === "lines") return new LineProgress();
+  if (chosen === "json") return new JsonProgress();
   return new SilentProgress();
 }

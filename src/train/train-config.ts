@@ -38,7 +38,8 @@ export interface TrainConfig {
   resizeBatches?: ResizeMethod;
   /** Start from these weights instead of initWeights(spec, seed). */
   initialWeights?: Weights;
-  progress?: "bar" | "lines" | "none";
+  /** "json": progress events on stderr (util/progress-event.ts) for a parent process. */
+  progress?: "bar" | "lines" | "json" | "none";
   /**
    * Stops the run (Ctrl-C, a queue's shutdown, a test): checked between steps; the epoch in
    * progress is dropped, the checkpoint of the last whole epoch stays resumable, and train()
