@@ -2,8 +2,7 @@
 // references (fan-ins from the class sizes), evaluate by angle with the class-mean and 1-NN
 // baselines, export ONNX with a stage manifest, and with --publish swap model and references
 // into a service's models directory in one manifest write. Each stage resumes or is skipped
-// when its output exists.
-import { execFile } from "node:child_process";
+// when its output exists; one progress bar spans the whole run (stages weighted by their work).
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -11,11 +10,15 @@ import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { deriveFanIns } from "../src/distill/fan-ins.js";
 import { PRESETS } from "../src/distill/presets.js";
+import { pipelineWork } from "../src/eval/pipeline-work.js";
 import { entryPath, readManifest, updateManifest } from "../src/models/manifest.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { choice, int, list, number, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
+import type { RunProgressView } from "../src/util/run-progress-view.js";
+import { runStages, type Stage } from "../src/util/run-stages.js";
+import { runStageProcess } from "../src/util/stage-process.js";
 
 const FLAGS = {
   data: string("folder:DIR, idx:DIR, fashion, mnist or cifar10", { required: true }),
@@ -41,6 +44,10 @@ const FLAGS = {
   "dm-lr": number("distribution-matching step size (default: the preset's; 0.1 for colour)", {
     above: 0,
   }),
+  progress: choice(
+    ["bar", "lines", "none"],
+    "one progress display for the whole run (default: bar on a terminal, else a line every 10 s)",
+  ),
   ...FOLDER_FLAGS,
 };
 
@@ -52,16 +59,11 @@ angle, export ONNX into OUT/models; --publish DIR then copies both into DIR and 
 one manifest write (a running service reloads).`,
 };
 
-/** Runs one of the project's scripts with the user's terminal for its progress. */
-function runStage(name: string, args: string[]): Promise<void> {
-  return new Promise((ok, failed) => {
-    const child = execFile(process.execPath, ["--import", "tsx", `scripts/${name}.ts`, ...args], {
-      maxBuffer: 64 << 20,
-    });
-    child.stderr?.pipe(process.stderr);
-    child.on("exit", (code) =>
-      code === 0 ? ok() : failed(new Error(`${name} exited with code ${code}`)),
-    );
+/** Runs one of the project's scripts: its progress events to the view, its other output through it. */
+function runStage(view: RunProgressView, name: string, args: string[]): Promise<void> {
+  return runStageProcess(["--import", "tsx"], `scripts/${name}.ts`, args, {
+    event: (event) => view.event(event),
+    text: (line) => view.text(line),
   });
 }
 
@@ -124,7 +126,23 @@ async function main() {
   // Every stage sees the same images: the distillation's preset limit would not fit these fan-ins.
   const limitFlags = ["--limit", String(count)];
   const testLimitFlags = f["test-limit"] ? ["--test-limit", String(f["test-limit"])] : [];
-  const fanIns = (f["fan-ins"] ?? (await input(() => deriveFanIns(sizes, f.levels)))).join(",");
+  const fanInList = f["fan-ins"] ?? (await input(() => deriveFanIns(sizes, f.levels)));
+  const fanIns = fanInList.join(",");
+  const test = await input(loadDataset(f.data, "test", { folder: { ...folder, progress: null } }));
+  const testCount = Math.min(f["test-limit"] ?? test.count, test.count);
+  const preset = PRESETS[f["distill-config"]];
+  const work = pipelineWork({
+    input: [train.height, train.width, channels],
+    classes: train.classes.length,
+    trainImages: count,
+    testImages: testCount,
+    depth: Number(f.depth) as 18 | 50,
+    width: f.width,
+    epochs: f.epochs,
+    fanIns: fanInList,
+    iterations: preset.iterations,
+    dmWidth: preset.width,
+  });
   const dataFlags = ["--data", f.data];
   for (const key of Object.keys(FOLDER_FLAGS) as (keyof typeof FOLDER_FLAGS)[]) {
     if (f[key] !== undefined) dataFlags.push(`--${key}`, String(f[key]));
@@ -135,72 +153,71 @@ async function main() {
   const references = join(out, "distill", "references.safetensors");
   const evaluation = join(out, "evaluation.json");
   const stageDir = join(out, "models");
-  const stages: [string, string, () => Promise<void>][] = [
-    [
-      "train the embedder",
-      join(out, "embedder", "metrics.json"),
-      () =>
-        runStage("train-embedder", [
+  const stages: Stage[] = [
+    {
+      name: "train the embedder",
+      output: join(out, "embedder", "metrics.json"),
+      weight: work.train,
+      run: (view) =>
+        runStage(view, "train-embedder", [
           ...dataFlags,
           ...["--depth", f.depth, "--width", String(f.width), "--epochs", String(f.epochs)],
           ...["--batch", String(f.batch), ...limitFlags, ...testLimitFlags],
           ...["--workers", String(f.workers), "--out", join(out, "embedder"), "--resume"],
-          ...["--progress", "lines"],
+          ...["--progress", "json"],
         ]),
-    ],
-    [
-      `distil the references (fan-ins ${fanIns})`,
-      references,
-      () =>
-        runStage("distill", [
+    },
+    {
+      name: `distil the references (fan-ins ${fanIns})`,
+      output: references,
+      weight: work.distill,
+      run: (view) =>
+        runStage(view, "distill", [
           ...dataFlags,
           ...["--config", f["distill-config"], "--fan-ins", fanIns, "--workers", String(f.workers)],
           ...(dmLr ? ["--lr", dmLr] : []),
           ...limitFlags,
-          ...["--out", references, "--resume"],
+          ...["--out", references, "--resume", "--progress", "json"],
         ]),
-    ],
-    [
-      "evaluate by angle",
-      evaluation,
-      () =>
-        runStage("evaluate", [
+    },
+    {
+      name: "evaluate by angle",
+      output: evaluation,
+      weight: work.evaluate,
+      run: (view) =>
+        runStage(view, "evaluate", [
           ...dataFlags,
           ...["--embedder", checkpoint, "--references", references, "--out", evaluation],
-          ...limitFlags,
-          ...testLimitFlags,
+          ...[...limitFlags, ...testLimitFlags, "--progress", "json"],
         ]),
-    ],
-    [
-      "export ONNX",
-      join(stageDir, "references.safetensors"),
-      async () => {
-        await runStage("export-onnx", [
+    },
+    {
+      name: "export ONNX",
+      output: join(stageDir, "references.safetensors"),
+      weight: work.export,
+      run: async (view) => {
+        await runStage(view, "export-onnx", [
           ...["--checkpoint", checkpoint, "--out", join(stageDir, `${name}.onnx`)],
           ...["--name", name, "--version", f.version, "--manifest", stageDir],
         ]);
         const level = bestLevel(JSON.parse(await readFile(evaluation, "utf8")));
-        await runStage("publish-references", [
+        await runStage(view, "publish-references", [
           ...["--references", references, "--models-dir", stageDir, "--embedder", name],
           ...(level ? ["--default-level", String(level)] : []),
           ...["--evaluation", evaluation],
         ]);
       },
-    ],
+    },
   ];
-  for (const [i, [what, output, run]] of stages.entries()) {
-    const t = performance.now();
-    if (existsSync(output)) {
-      process.stderr.write(`pipeline [${i + 1}/${stages.length}] ${what}: done (${output})\n`);
-      continue;
-    }
-    process.stderr.write(`pipeline [${i + 1}/${stages.length}] ${what}…\n`);
-    await run();
-    process.stderr.write(
-      `pipeline [${i + 1}/${stages.length}] ${what}: ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
-    );
+  const publishDir = f.publish;
+  if (publishDir) {
+    stages.push({
+      name: `publish into ${publishDir}`,
+      weight: 0,
+      run: () => publish(stageDir, publishDir, name, f.version),
+    });
   }
-  if (f.publish) await publish(stageDir, f.publish, name, f.version);
+  await runStages(stages, f.progress ?? (process.stderr.isTTY ? "bar" : "lines"), "pipeline");
   const report = JSON.parse(await readFile(evaluation, "utf8"));
   process.stdout.write(
     `${JSON.stringify({

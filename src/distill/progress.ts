@@ -42,8 +42,7 @@ export function progressView(
 function jsonView(subsets: number[], firstLevel: number, stream: NodeJS.WriteStream): ProgressView {
   const writer = new ProgressWriter({ stage: "distill", unit: "subsets", stream });
   const total = subsets.reduce((a, b) => a + b, 0);
-  const before = (level: number) =>
-    subsets.slice(0, level - firstLevel).reduce((a, b) => a + b, 0);
+  const before = (level: number) => subsets.slice(0, level - firstLevel).reduce((a, b) => a + b, 0);
   return {
     update(p) {
       const done = before(p.level) + p.done;
