@@ -27,6 +27,7 @@ const classes = Object.keys(COLOURS);
 let state: ServingState;
 let reloader: Reloader;
 let app: ReturnType<typeof createApp>;
+let progressLog: string;
 let summary: {
   accuracy: Record<string, number>;
   fanIns: string;
@@ -42,12 +43,13 @@ function script(name: string, ...args: string[]) {
 
 before(async () => {
   await writeFolder(data, 30);
-  const { stdout } = await script(
+  const { stdout, stderr } = await script(
     "pipeline",
     ...["--data", `folder:${data}`, "--out", join(root, "run", "shapes"), "--publish", models],
     ...["--depth", "18", "--width", "4", "--epochs", "6", "--batch", "16"],
-    ...["--distill-config", "quick"],
+    ...["--distill-config", "quick", "--progress", "lines"],
   );
+  progressLog = stderr;
   summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
   const config = testConfig(models);
   const metrics = new Metrics();
@@ -77,6 +79,73 @@ test("the pipeline derives the fan-ins, evaluates every level and publishes one 
   assert.deepEqual(entry.input.shape, [32, 32, 3]);
   assert.equal(entry.input.preprocessing.resize, "stretch");
   assert.equal(entry.input.preprocessing.frame, undefined);
+});
+
+const STAGES = [
+  "train the embedder",
+  "distil the references (fan-ins 2,2,2,2,2)",
+  "evaluate by angle",
+  "export ONNX",
+  `publish into ${models}`,
+];
+
+/** The overall percentages of the pipeline's lines, in order. */
+function overall(log: string): number[] {
+  return [...log.matchAll(/^pipeline (\d+\.\d)% ETA \S+ · /gm)].map((m) => Number(m[1]));
+}
+
+test("one progress report spans the whole run: the overall share only grows, to 100%, then every stage's time", () => {
+  const shares = overall(progressLog);
+  assert.ok(shares.length >= 2 * STAGES.length, progressLog);
+  for (let i = 1; i < shares.length; i++) assert.ok(shares[i] >= shares[i - 1], progressLog);
+  assert.equal(shares[0], 0);
+  assert.equal(shares.at(-1), 100);
+  // Training is weighted by its work, not as one stage of five.
+  const trained = progressLog.match(
+    /^pipeline (\d+\.\d)% ETA \S+ · \[1\/5\] train the embedder: [\d.]+ s$/m,
+  );
+  assert.ok(trained && Number(trained[1]) > 20 && Number(trained[1]) < 100, progressLog);
+  const [, timings] = progressLog.split(/^pipeline done in [\d.]+ s\n/m);
+  assert.ok(timings, progressLog);
+  assert.deepEqual(
+    timings
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.replace(/: [\d.]+ s \(\d+%\)$/, "")),
+    STAGES.map((name, i) => `  [${i + 1}/5] ${name}`),
+  );
+  // The stages' events went to the display, not to the user; their other lines came through.
+  assert.doesNotMatch(progressLog, /"event":"progress"/);
+  assert.match(progressLog, /^train-embedder: resnet18-w4 /m);
+});
+
+test("run again, every stage's output exists: each counts as done from the start, nothing runs", async () => {
+  const { stdout, stderr } = await script(
+    "pipeline",
+    ...["--data", `folder:${data}`, "--out", join(root, "run", "shapes")],
+    ...["--depth", "18", "--width", "4", "--epochs", "6", "--batch", "16"],
+    ...["--distill-config", "quick", "--progress", "lines"],
+  );
+  assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}").accuracy, summary.accuracy);
+  assert.deepEqual(overall(stderr), [100, 100, 100, 100], stderr);
+  assert.equal(stderr.match(/: resumed \(output existed\)$/gm)?.length, 4, stderr);
+  const quiet = await script(
+    "pipeline",
+    ...["--data", `folder:${data}`, "--out", join(root, "run", "shapes"), "--progress", "none"],
+    ...[
+      "--depth",
+      "18",
+      "--width",
+      "4",
+      "--epochs",
+      "6",
+      "--batch",
+      "16",
+      "--distill-config",
+      "quick",
+    ],
+  );
+  assert.equal(quiet.stderr, "");
 });
 
 test("held-back uploads are classified by name well above chance", async () => {
