@@ -18,7 +18,7 @@ import { choice, int, list, number, readFlags, string } from "../src/util/flags.
 import { checkWritableOutput } from "../src/util/output-check.js";
 import type { RunProgressView } from "../src/util/run-progress-view.js";
 import { runStages, type Stage } from "../src/util/run-stages.js";
-import { runStageProcess } from "../src/util/stage-process.js";
+import { runStageProcess, StageFailed } from "../src/util/stage-process.js";
 
 const FLAGS = {
   data: string("folder:DIR, idx:DIR, fashion, mnist or cifar10", { required: true }),
@@ -217,7 +217,13 @@ async function main() {
       run: () => publish(stageDir, publishDir, name, f.version),
     });
   }
-  await runStages(stages, f.progress ?? (process.stderr.isTTY ? "bar" : "lines"), "pipeline");
+  try {
+    await runStages(stages, f.progress ?? (process.stderr.isTTY ? "bar" : "lines"), "pipeline");
+  } catch (error) {
+    if (!(error instanceof StageFailed && error.code === 130)) throw error;
+    process.stderr.write("pipeline: interrupted; the same command resumes where it stopped\n");
+    process.exit(130);
+  }
   const report = JSON.parse(await readFile(evaluation, "utf8"));
   process.stdout.write(
     `${JSON.stringify({

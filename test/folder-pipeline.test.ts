@@ -111,7 +111,7 @@ test("one progress report spans the whole run: the overall share only grows, to 
     timings
       .trimEnd()
       .split("\n")
-      .map((l) => l.replace(/: [\d.]+ s \(\d+%\)$/, "")),
+      .map((l) => l.replace(/: [\d.]+ s \(\d+% of the time, \d+% of the estimated work\)$/, "")),
     STAGES.map((name, i) => `  [${i + 1}/5] ${name}`),
   );
   // The stages' events went to the display, not to the user; their other lines came through.

@@ -183,8 +183,14 @@ test("lines: one status line per interval, notes with the overall status, timing
     assert.match(status[0], /^pipeline 25\.0% ETA 3s · \[1\/2\] train: 10\/30 images, ETA \?$/);
     assert.ok(lines.includes("a warning from the stage"));
     assert.ok(lines.includes("pipeline 75.0% ETA 1s · [1/2] train: 3.1 s"), out.text);
-    assert.ok(lines.includes("  [1/2] train: 3.1 s (100%)"), out.text);
-    assert.ok(lines.includes("  [2/2] export: 0.0 s (0%)"), out.text);
+    assert.ok(
+      lines.includes("  [1/2] train: 3.1 s (100% of the time, 75% of the estimated work)"),
+      out.text,
+    );
+    assert.ok(
+      lines.includes("  [2/2] export: 0.0 s (0% of the time, 25% of the estimated work)"),
+      out.text,
+    );
   }
 });
 

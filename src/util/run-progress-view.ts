@@ -99,11 +99,12 @@ export class RunProgressView {
     if (this.mode === "none") return;
     const snap = this.progress.snapshot();
     const ran = snap.stages.filter((s) => s.state === "done").reduce((n, s) => n + s.seconds, 0);
+    const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
     const rows = snap.stages.map((s) => {
       const time =
         s.state === "resumed"
           ? "resumed (output existed)"
-          : `${s.seconds.toFixed(1)} s${ran > 0 ? ` (${((100 * s.seconds) / ran).toFixed(0)}%)` : ""}`;
+          : `${s.seconds.toFixed(1)} s (${ran > 0 ? percent(s.seconds / ran) : "-"} of the time, ${percent(s.share)} of the estimated work)`;
       return `  [${s.index + 1}/${snap.stages.length}] ${s.name}: ${time}`;
     });
     this.stream.write(

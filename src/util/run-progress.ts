@@ -18,6 +18,8 @@ export interface StageSnapshot {
   event?: ProgressEvent;
   /** Seconds it has run (running) or took (done). */
   seconds: number;
+  /** Its weight's share of all the stages' (0 when they all weigh nothing). */
+  share: number;
 }
 
 export interface RunSnapshot {
@@ -128,7 +130,7 @@ export class RunProgress {
     }
     const later = pending === 0 ? 0 : pace !== undefined ? pace * pending : undefined;
     const etaSeconds = left !== undefined && later !== undefined ? left + later : null;
-    const stages = this.stages.map((s, index) => this.view(s, index));
+    const stages = this.stages.map((s, index) => this.view(s, index, total));
     const index = current ? this.stages.indexOf(current) : -1;
     return {
       fraction: this.fraction,
@@ -139,12 +141,13 @@ export class RunProgress {
     };
   }
 
-  private view(s: Stage, index: number): StageSnapshot {
+  private view(s: Stage, index: number, total: number): StageSnapshot {
     return {
       index,
       name: s.name,
       state: s.state,
       seconds: s.seconds,
+      share: total > 0 ? s.weight / total : 0,
       ...(s.event ? { event: s.event } : {}),
     };
   }

@@ -36,11 +36,19 @@ export function lineSplitter(out: StageOutput): { push(chunk: string): void; end
 
 export class StageFailed extends Error {
   override name = "StageFailed";
+  constructor(
+    message: string,
+    /** The child's exit code (null when a signal stopped it); 130 after Ctrl-C. */
+    readonly code: number | null = null,
+  ) {
+    super(message);
+  }
 }
 
 /**
  * Runs `node [...nodeArgs] script ...args` with stdout ignored; resolves when it exits 0, rejects
  * with a StageFailed naming the exit code or signal otherwise (its stderr has been passed on).
+ * Ctrl-C reaches the child from the terminal: this process outlives it to pass its last words on.
  */
 export function runStageProcess(
   nodeArgs: string[],
@@ -53,16 +61,23 @@ export function runStageProcess(
       stdio: ["ignore", "ignore", "pipe"],
     });
     const lines = lineSplitter(out);
+    const outlive = () => {};
+    process.on("SIGINT", outlive);
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => lines.push(chunk));
-    child.on("error", (error) => failed(new StageFailed(`${script}: ${error.message}`)));
+    child.on("error", (error) => {
+      process.off("SIGINT", outlive);
+      failed(new StageFailed(`${script}: ${error.message}`));
+    });
     child.on("close", (code, signal) => {
+      process.off("SIGINT", outlive);
       lines.end();
       if (code === 0) ok();
       else
         failed(
           new StageFailed(
             `${script} ${signal ? `stopped by ${signal}` : `exited with code ${code}`}`,
+            code,
           ),
         );
     });
