@@ -68,7 +68,8 @@ export class RunProgressView {
   /** A stage's own output (not an event): passed on unchanged, above the bar. */
   text(line: string): void {
     this.clear();
-    this.stream.write(line);
+    // The bar's redraw clears its line: a last line without a newline gets one to survive.
+    this.stream.write(this.mode === "bar" && !line.endsWith("\n") ? `${line}\n` : line);
     this.draw(true);
   }
 
