@@ -174,3 +174,33 @@ test("evaluate.ts ends bad flags and missing files with one line and exit code 2
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^evaluate: .*absent\.safetensors.*\n$/);
 });
+
+test("with onProgress the images are embedded in chunks, counted to the total, and score the same", async () => {
+  const embedder = await loadEmbedder(checkpoint);
+  const train = bands(40, 4);
+  const test = bands(1100, 5); // over two 512-image chunks
+  const references: ReferenceSet = {
+    version: "synthetic",
+    classes: ["l", "m", "r"],
+    height: 8,
+    width: 8,
+    channels: 1,
+    provenance: {},
+    levels: [{ level: 1, ...bands(6, 6) }],
+  };
+  const calls: [number, number][] = [];
+  const inputs = { embedder, test, references, train };
+  const counted = await evaluateByAngle({
+    ...inputs,
+    onProgress: (done, total) => calls.push([done, total]),
+  });
+  const plain = await evaluateByAngle(inputs);
+  assert.deepEqual(
+    calls.map(([done]) => done),
+    [512, 1024, 1100, 1106, 1146],
+  );
+  assert.ok(calls.every(([, total]) => total === 1146));
+  assert.deepEqual(counted.accuracy, plain.accuracy);
+  assert.deepEqual(counted.nearestNeighbour, plain.nearestNeighbour);
+  assert.deepEqual(counted.classMean, plain.classMean);
+});

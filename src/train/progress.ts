@@ -77,10 +77,14 @@ class LineProgress implements Progress {
 
 /** Progress events over the whole run (images × epochs) for a parent such as the pipeline. */
 class JsonProgress implements Progress {
-  private writer = new ProgressWriter({ stage: "train", unit: "images" });
+  private readonly writer: ProgressWriter;
   private epoch = 1;
   private epochs = 1;
   private total = 0;
+
+  constructor(stream: NodeJS.WritableStream) {
+    this.writer = new ProgressWriter({ stage: "train", unit: "images", stream });
+  }
 
   start(epoch: number, epochs: number, total: number): void {
     Object.assign(this, { epoch, epochs, total });
@@ -111,10 +115,14 @@ class SilentProgress implements Progress {
 }
 
 /** "bar" on a TTY by default, else one line per epoch; "json" events; "none" prints nothing. */
-export function createProgress(mode?: "bar" | "lines" | "json" | "none"): Progress {
+export function createProgress(
+  mode?: "bar" | "lines" | "json" | "none",
+  /** Where json events go (tests); the other modes write to stderr. */
+  events: NodeJS.WritableStream = process.stderr,
+): Progress {
   const chosen = mode ?? (process.stderr.isTTY ? "bar" : "lines");
   if (chosen === "bar") return new BarProgress();
   if (chosen === "lines") return new LineProgress();
-  if (chosen === "json") return new JsonProgress();
+  if (chosen === "json") return new JsonProgress(events);
   return new SilentProgress();
 }
