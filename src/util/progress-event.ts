@@ -52,18 +52,17 @@ export interface ProgressWriterOptions {
 }
 
 /**
- * Writes a stage's progress as event lines at a sane rate, with an ETA from the rate of the
- * units done by this process (restored units are not counted as fast work).
+ * Writes a stage's progress as event lines at a sane rate, with an ETA from the rate since its
+ * first update (so neither the setup before it nor units restored from a checkpoint count).
  */
 export class ProgressWriter {
-  private readonly started: number;
+  private origin: { at: number; done: number } | undefined;
   private last = Number.NEGATIVE_INFINITY;
   private resumed: number | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: ProgressWriterOptions) {
     this.now = options.now ?? (() => performance.now());
-    this.started = this.now();
   }
 
   /**
@@ -78,11 +77,12 @@ export class ProgressWriter {
     const { detail, resumed, force } = extra;
     this.resumed ??= resumed ?? 0;
     const now = this.now();
+    this.origin ??= { at: now, done };
     if (!force && done < total && now - this.last < (this.options.intervalMs ?? 250)) return;
     this.last = now;
-    const here = done - this.resumed;
-    const seconds = (now - this.started) / 1000;
-    const etaSeconds = here > 0 && seconds > 0 ? ((total - done) * seconds) / here : null;
+    const units = done - this.origin.done;
+    const seconds = (now - this.origin.at) / 1000;
+    const etaSeconds = units > 0 && seconds > 0 ? ((total - done) * seconds) / units : null;
     (this.options.stream ?? process.stderr).write(
       progressLine({
         stage: this.options.stage,
