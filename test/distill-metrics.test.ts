@@ -1,5 +1,6 @@
 // The distillation's metrics log: JSON lines rewritten as subsets finish, a PNG of the curves
-// at each level's end, and a resumed run that keeps the rows written before.
+// at each level's end, and a resumed run that keeps the rows written before
+// its checkpoint and replaces those it recomputes.
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -58,6 +59,30 @@ test("metrics rows are written as subsets finish, with a curves PNG per level en
 
     const resumed = await MetricsLog.open(paths, true, 0);
     assert.equal(resumed.all.length, 4);
+    // Killed after subset 3 of level 1 but checkpointed after subset 1: the resumed run
+    // recomputes subsets 2 and 3 (and level 2), whose rows replace the killed run's.
+    resumed.progress(progress(1, 2, 3, -21));
+    resumed.progress(progress(1, 3, 3, 41));
+    assert.deepEqual(
+      resumed.all.map((r) => [r.level, r.done, r.meanLastLoss]),
+      [
+        [1, 1, 50],
+        [2, 1, 7],
+        [1, 2, -21],
+        [1, 3, 41],
+      ],
+    );
+    resumed.progress(progress(2, 1, 1, 8));
+    assert.deepEqual(
+      resumed.all.map((r) => [r.level, r.done, r.meanLastLoss]),
+      [
+        [1, 1, 50],
+        [1, 2, -21],
+        [1, 3, 41],
+        [2, 1, 8],
+      ],
+    );
+    await resumed.close();
     const fresh = await MetricsLog.open(paths, false, 0);
     assert.equal(fresh.all.length, 0);
   } finally {

@@ -53,6 +53,9 @@ export class MetricsLog {
   /** Records a finished subset (progress events without losses are skipped). */
   progress(p: Progress): void {
     if (p.meanFirstLoss === undefined || p.meanLastLoss === undefined) return;
+    // A resumed run recomputes the subsets a killed one finished after its last checkpoint:
+    // their rows are replaced, not repeated.
+    this.rows = this.rows.filter((r) => r.level !== p.level || r.done < p.done);
     this.rows.push({
       level: p.level,
       done: p.done,
