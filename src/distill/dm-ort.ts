@@ -3,8 +3,8 @@
 // one compiled session per embedding serves every subset and iteration.
 import { availableParallelism } from "node:os";
 import { distillConvNetSpec } from "../nn/convnet.js";
-import type { ModelSpec } from "../nn/spec.js";
-import { initWeights } from "../nn/weights.js";
+import { type ModelSpec, modelParams } from "../nn/spec.js";
+import { initWeightsInto } from "../nn/weights.js";
 import { buildDmGraph, type DmGraph, dmGraphUnsupported } from "../train/ort/dm-graph.js";
 import { ort } from "../train/ort/engine.js";
 import { type DmConfig, initialImages, type SubsetProblem, type SubsetResult } from "./dm.js";
@@ -133,7 +133,6 @@ export async function distillSubsetOrt(
   });
   const synthetic = Float32Array.from(problem.init ?? initialImages(problem, config.init));
   const velocity = new Float32Array(synthetic.length);
-  const weightData: Record<string, Float32Array> = {};
   const feeds: Record<string, ort.Tensor> = {
     [graph.real]: new ort.Tensor("float32", problem.images, [count, h, w, c]),
     [graph.onehot]: new ort.Tensor("float32", onehot, [count, problem.classes]),
@@ -144,10 +143,13 @@ export async function distillSubsetOrt(
       [1],
     ),
   };
-  for (const [name, { input, shape }] of Object.entries(graph.weights)) {
-    weightData[name] = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    feeds[input] = new ort.Tensor("float32", weightData[name], shape);
-  }
+  // Each iteration's fresh network is drawn straight into the weight feeds' arrays.
+  const params = modelParams(spec);
+  const weightData = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
+  params.forEach((p, k) => {
+    const feed = graph.weights[p.name];
+    if (feed) feeds[feed.input] = new ort.Tensor("float32", weightData[k], feed.shape);
+  });
   // SGD in the normalised pixel space, as dm.ts: a raw-pixel step of lr·std²·g per channel.
   const lr = problem.lr ?? config.lr;
   const stepScale = Float32Array.from(config.std, (s) => Math.fround(s * s) * lr);
@@ -162,8 +164,7 @@ export async function distillSubsetOrt(
       timing[phase] += now - mark;
       mark = now;
     };
-    const fresh = initWeights(spec, subsetSeed(problem.seed, 1, t));
-    for (const [name, data] of Object.entries(weightData)) data.set(fresh[name].data);
+    initWeightsInto(params, subsetSeed(problem.seed, 1, t), weightData);
     lap("weights");
     const out = await session.run(feeds);
     lap("run");
