@@ -7,6 +7,8 @@ import { type ModelSpec, modelParams } from "../nn/spec.js";
 import { initWeightsInto } from "../nn/weights.js";
 import { buildDmGraph, type DmGraph, dmGraphUnsupported } from "../train/ort/dm-graph.js";
 import { ort } from "../train/ort/engine.js";
+import { nchwcBlockSize } from "../train/ort/nchwc-block.js";
+import { blockFilter } from "../train/ort/nchwc-forward.js";
 import { type DmConfig, initialImages, type SubsetProblem, type SubsetResult } from "./dm.js";
 import { subsetSeed } from "./plan.js";
 
@@ -71,13 +73,15 @@ async function compiled(
   config: DmConfig,
   threads: number,
   optimization: GraphOptimization,
+  layout: DmLayout,
 ): Promise<CompiledDm> {
   const repulsion = config.repulsion ?? "eq5";
-  const key = JSON.stringify([spec, classes, repulsion, threads, optimization]);
+  const key = JSON.stringify([spec, classes, repulsion, threads, optimization, layout]);
   let entry = sessions.get(key);
   if (!entry) {
     entry = (async () => {
-      const graph = buildDmGraph(spec, classes, repulsion);
+      const block = layout === "nchwc" ? await nchwcBlockSize() : undefined;
+      const graph = buildDmGraph(spec, classes, repulsion, block);
       const session = await ort.InferenceSession.create(graph.bytes, {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
@@ -99,14 +103,22 @@ export async function releaseDmSessions(): Promise<void> {
   for (const entry of all) await (await entry).session.release();
 }
 
-/** "all" adds onnxruntime's NCHWc layout rewrite of the convolutions to "extended". */
+/** "all" adds onnxruntime's NCHWc layout rewrite (of the pooling here) to "extended". */
 export type GraphOptimization = "extended" | "all";
+
+/**
+ * "nchwc": the real images' convolutions as onnxruntime's NCHWc kernels, where this CPU has them
+ * and the ConvNet's channels allow (else plain); "plain": ONNX's Conv.
+ */
+export type DmLayout = "nchwc" | "plain";
 
 export interface OrtDmOptions {
   /** onnxruntime intra-op threads (default 1). */
   threads?: number;
   /** Default "all"; bench/distill-ort-step.ts compares the two. */
   optimization?: GraphOptimization;
+  /** Default "nchwc"; bench/distill-ort-step.ts compares the two. */
+  layout?: DmLayout;
   /** Adds each iteration's milliseconds by phase: weights (JS init), run (ORT), update (SGD). */
   timing?: Record<"weights" | "run" | "update", number>;
 }
@@ -125,6 +137,7 @@ export async function distillSubsetOrt(
     config,
     options.threads ?? 1,
     options.optimization ?? "all",
+    options.layout ?? "nchwc",
   );
   const count = problem.labels.length;
   const onehot = new Float32Array(count * problem.classes);
@@ -150,6 +163,15 @@ export async function distillSubsetOrt(
     const feed = graph.weights[p.name];
     if (feed) feeds[feed.input] = new ort.Tensor("float32", weightData[k], feed.shape);
   });
+  // The same filters again, blocked for the real images' NCHWc convolutions.
+  const block = (await nchwcBlockSize()) ?? 1;
+  const blocked = params.flatMap((p, k) => {
+    const filter = graph.blockedFilters[p.name];
+    if (!filter) return [];
+    const data = new Float32Array(weightData[k].length);
+    feeds[filter.input] = new ort.Tensor("float32", data, filter.shape);
+    return [{ from: weightData[k], shape: filter.shape, data }];
+  });
   // SGD in the normalised pixel space, as dm.ts: a raw-pixel step of lr·std²·g per channel.
   const lr = problem.lr ?? config.lr;
   const stepScale = Float32Array.from(config.std, (s) => Math.fround(s * s) * lr);
@@ -165,6 +187,7 @@ export async function distillSubsetOrt(
       mark = now;
     };
     initWeightsInto(params, subsetSeed(problem.seed, 1, t), weightData);
+    for (const b of blocked) blockFilter(b.from, b.shape, block, b.data);
     lap("weights");
     const out = await session.run(feeds);
     lap("run");

@@ -8,6 +8,12 @@ import { encodeModel } from "../../onnx/proto.js";
 import type { GradContext, Value } from "./grad-context.js";
 import { reduceSum, reshape } from "./grad-context.js";
 import { emitNetwork, ortUnsupported } from "./grad-graph.js";
+import {
+  type BlockedFilter,
+  emitNchwcForward,
+  NCHWC_DOMAIN,
+  nchwcUnsupported,
+} from "./nchwc-forward.js";
 
 export type DmRepulsion = "eq5" | "capped";
 
@@ -23,6 +29,12 @@ export interface DmGraph {
   lambda: string;
   /** Graph input per parameter name (spec layouts). */
   weights: Record<string, { input: string; shape: number[] }>;
+  /**
+   * With an NCHWc block size, the real images' convolutions run as onnxruntime's NCHWc kernels:
+   * their filters, per parameter name, fed again in the blocked layout (nchwc-forward.ts's
+   * blockFilter). Empty when the graph is plain.
+   */
+  blockedFilters: Record<string, BlockedFilter>;
   /** Eq. 5 divided by N, as loss.ts defines it: []. */
   loss: string;
   /** d loss / d synthetic (raw pixels), NHWC. */
@@ -41,11 +53,14 @@ export function dmGraphUnsupported(spec: ModelSpec): string | undefined {
  * d_αβ = m_β|y_α|² − 2 y_α·S_β + Q_β (loss.ts) and L = Σ G⊙d with G = (λ·I − off)/N for `eq5`;
  * `capped` replaces off-diagonal d by min(d, D) with D the real class means' distances, whose
  * gradient (as tf.minimum's) passes where d ≤ D. dL/dy_α = 2y_α·Σ_β G_αβ m_β − 2 Σ_β G_αβ S_β.
+ * With `nchwcBlock` (nchwc-block.ts) the real images' forward uses onnxruntime's NCHWc kernels
+ * where the spec allows (nchwc-forward.ts); the numbers are the same, float rounding apart.
  */
 export function buildDmGraph(
   spec: ModelSpec,
   classes: number,
   repulsion: DmRepulsion = "eq5",
+  nchwcBlock?: number,
 ): DmGraph {
   const why = dmGraphUnsupported(spec);
   if (why) throw new Error(`ORT distillation does not support ${why}; use --engine tfjs`);
@@ -82,7 +97,25 @@ export function buildDmGraph(
     if (net.out.shape.length !== 1) throw new Error(`ORT distillation: ${spec.name} is not flat`);
     return net;
   };
-  const fx = embed(real, false).out.name;
+  const blockedFilters: DmGraph["blockedFilters"] = {};
+  const nchwc = nchwcBlock !== undefined && !nchwcUnsupported(spec, nchwcBlock);
+  const embedReal = () => {
+    if (!nchwc) return embed(real, false).out;
+    const input = g.op("Transpose", [real], { perm: [0, 3, 1, 2] }, "nchw");
+    const out = emitNchwcForward(
+      ctx,
+      spec.layers,
+      { name: input, shape: spec.input },
+      (path, shape) => {
+        const name = `${path}.kernel`;
+        blockedFilters[name] = { input: g.input(`wc:${name}`, shape), shape };
+        return blockedFilters[name].input;
+      },
+    );
+    if (out.shape.length !== 1) throw new Error(`ORT distillation: ${spec.name} is not flat`);
+    return out;
+  };
+  const fx = embedReal().name;
   const sums = g.op("Gemm", [onehot, fx], { transA: 1 }, "class_sums");
   const sq = reduceSum(ctx, g.op("Mul", [fx, fx]), [1], 1);
   const sqNorms = reshape(ctx, g.op("Gemm", [onehot, sq], { transA: 1 }), [1, n], "class_sq");
@@ -142,10 +175,23 @@ export function buildDmGraph(
   const [lossOut, gradOut] = g.outputs.slice(-2).map((o) => o.name ?? "");
   const bytes = encodeModel({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      ...(nchwc ? [{ domain: NCHWC_DOMAIN, version: 1 }] : []),
+    ],
     producerName: "cgnn-distill",
     producerVersion: "1",
     graph: g.graph(`${spec.name}-dm-step`),
   });
-  return { bytes, real, onehot, synthetic, lambda, weights, loss: lossOut, grad: gradOut };
+  return {
+    bytes,
+    real,
+    onehot,
+    synthetic,
+    lambda,
+    weights,
+    blockedFilters,
+    loss: lossOut,
+    grad: gradOut,
+  };
 }
