@@ -4,7 +4,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { loadDataset } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
-import { distillSubsetOrt, dmSpec, releaseDmSessions } from "../src/distill/dm-ort.js";
+import { distillSubsetOrt, dmSpec, REAL_CHUNK, releaseDmSessions } from "../src/distill/dm-ort.js";
 import { planDistillation, subsetSeed } from "../src/distill/plan.js";
 import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initWeights } from "../src/nn/weights.js";
@@ -31,6 +31,9 @@ const values = readFlagsOrExit(
     profile: boolean("profile ORT by op type"),
     optimization: choice(["extended", "all"], "graph optimisation level", {
       default: "all",
+    }),
+    "real-chunk": list({ kind: "int", min: 1 }, "real images per forward part, one line each", {
+      default: [REAL_CHUNK],
     }),
     layout: list(
       { kind: "choice", choices: ["nchwc", "plain"] as const },
@@ -61,36 +64,41 @@ const problem = {
 const { optimization } = values;
 const config = { iterations, width, ...DM_DEFAULTS, ...MNIST_NORMALIZATION };
 const block = await nchwcBlockSize();
-for (const threads of threadCounts)
-  for (const layout of values.layout) {
-    const options = { threads, optimization, layout };
-    await distillSubsetOrt(problem, { ...config, iterations: 2 }, options);
-    const timing = { weights: 0, run: 0, update: 0 };
-    const cpu = process.cpuUsage();
-    const start = performance.now();
-    await distillSubsetOrt(problem, config, { ...options, timing });
-    const wall = performance.now() - start;
-    const used = process.cpuUsage(cpu);
-    const per = (ms: number) => +(ms / iterations).toFixed(2);
-    process.stdout.write(
-      `${JSON.stringify({
-        bench: "distill-ort-iteration",
-        threads,
-        optimization,
-        layout,
-        nchwcBlock: block ?? null,
-        width,
-        iterations,
-        realImages: labels.length,
-        msPerIteration: per(wall),
-        cpuMsPerIteration: per((used.user + used.system) / 1000),
-        weightsMs: per(timing.weights),
-        runMs: per(timing.run),
-        updateMs: per(timing.update),
-        otherMs: per(wall - timing.weights - timing.run - timing.update),
-      })}\n`,
-    );
-  }
+const variants = threadCounts.flatMap((threads) =>
+  values.layout.flatMap((layout) =>
+    values["real-chunk"].map((realChunk) => ({ threads, optimization, layout, realChunk })),
+  ),
+);
+for (const options of variants) {
+  const { threads, layout, realChunk } = options;
+  await distillSubsetOrt(problem, { ...config, iterations: 2 }, options);
+  const timing = { weights: 0, run: 0, update: 0 };
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await distillSubsetOrt(problem, config, { ...options, timing });
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  const per = (ms: number) => +(ms / iterations).toFixed(2);
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: "distill-ort-iteration",
+      threads,
+      optimization,
+      layout,
+      realChunk,
+      nchwcBlock: block ?? null,
+      width,
+      iterations,
+      realImages: labels.length,
+      msPerIteration: per(wall),
+      cpuMsPerIteration: per((used.user + used.system) / 1000),
+      weightsMs: per(timing.weights),
+      runMs: per(timing.run),
+      updateMs: per(timing.update),
+      otherMs: per(wall - timing.weights - timing.run - timing.update),
+    })}\n`,
+  );
+}
 await releaseDmSessions();
 
 if (values.profile) {
@@ -110,7 +118,7 @@ if (values.profile) {
     onehot[i * 10 + l] = 1;
   });
   const feeds: Record<string, ort.Tensor> = {
-    [graph.real]: new ort.Tensor("float32", images, [labels.length, 28, 28, 1]),
+    [graph.real[0]]: new ort.Tensor("float32", images, [labels.length, 28, 28, 1]),
     [graph.onehot]: new ort.Tensor("float32", onehot, [labels.length, 10]),
     [graph.synthetic]: new ort.Tensor("float32", images.slice(0, 7840), [10, 28, 28, 1]),
     [graph.lambda]: new ort.Tensor("float32", Float32Array.of(19), [1]),

@@ -82,7 +82,7 @@ async function compareStep(repulsion: Repulsion, lambda: number, width = 4, nchw
       onehot[i * 3 + l] = 1;
     });
     const feeds: Record<string, ort.Tensor> = {
-      [graph.real]: new ort.Tensor("float32", problem.images, [9, h, w, c]),
+      [graph.real[0]]: new ort.Tensor("float32", problem.images, [9, h, w, c]),
       [graph.onehot]: new ort.Tensor("float32", onehot, [9, 3]),
       [graph.synthetic]: new ort.Tensor("float32", synthetic, [3, h, w, c]),
       [graph.lambda]: new ort.Tensor("float32", Float32Array.of(lambda), [1]),
@@ -135,6 +135,18 @@ test("NCHWc and plain real-image convolutions distil the same subset, float roun
   assert.ok(diff <= 1e-4, `images: max diff ${diff}`);
   assert.notDeepEqual(plain.images, initialImages(problem));
   assert.ok(Math.abs(nchwc.lastLoss - plain.lastLoss) <= 1e-4 * Math.abs(plain.lastLoss));
+});
+
+test("the real images' forward in parts gives the numbers of one whole batch", async () => {
+  const problem = toyProblem(4, 8);
+  const wide = { ...config, width: 16 };
+  for (const layout of ["nchwc", "plain"] as const) {
+    const whole = await distillSubsetOrt(problem, wide, { layout, realChunk: 1000 });
+    const parts = await distillSubsetOrt(problem, wide, { layout, realChunk: 5 });
+    const { diff } = maxDiff(parts.images, whole.images);
+    assert.ok(diff <= 1e-5, `${layout}: images max diff ${diff}`);
+    assert.ok(Math.abs(parts.lastLoss - whole.lastLoss) <= 1e-5 * Math.abs(whole.lastLoss));
+  }
 });
 
 test("a subset distilled on ORT matches tfjs after a few iterations", async () => {

@@ -74,14 +74,15 @@ async function compiled(
   threads: number,
   optimization: GraphOptimization,
   layout: DmLayout,
+  realChunks: number,
 ): Promise<CompiledDm> {
   const repulsion = config.repulsion ?? "eq5";
-  const key = JSON.stringify([spec, classes, repulsion, threads, optimization, layout]);
+  const key = JSON.stringify([spec, classes, repulsion, threads, optimization, layout, realChunks]);
   let entry = sessions.get(key);
   if (!entry) {
     entry = (async () => {
       const block = layout === "nchwc" ? await nchwcBlockSize() : undefined;
-      const graph = buildDmGraph(spec, classes, repulsion, block);
+      const graph = buildDmGraph(spec, classes, repulsion, block, realChunks);
       const session = await ort.InferenceSession.create(graph.bytes, {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
@@ -103,6 +104,14 @@ export async function releaseDmSessions(): Promise<void> {
   for (const entry of all) await (await entry).session.release();
 }
 
+/**
+ * The real images' forward runs in parts of at most this many images, so that each part's
+ * activations (8 images × 32 channels × 32 × 32 floats = 1 MiB at width 32) stay in a core's
+ * cache: 15–16 instead of 17.6 CPU ms per level-1 iteration (bench/distill-ort-step.ts
+ * --real-chunk 1000,16,8, docs/RESULTS.md).
+ */
+export const REAL_CHUNK = 8;
+
 /** "all" adds onnxruntime's NCHWc layout rewrite (of the pooling here) to "extended". */
 export type GraphOptimization = "extended" | "all";
 
@@ -119,6 +128,8 @@ export interface OrtDmOptions {
   optimization?: GraphOptimization;
   /** Default "nchwc"; bench/distill-ort-step.ts compares the two. */
   layout?: DmLayout;
+  /** Real images per forward part (default REAL_CHUNK); bench/distill-ort-step.ts compares. */
+  realChunk?: number;
   /** Adds each iteration's milliseconds by phase: weights (JS init), run (ORT), update (SGD). */
   timing?: Record<"weights" | "run" | "update", number>;
 }
@@ -131,6 +142,8 @@ export async function distillSubsetOrt(
 ): Promise<SubsetResult> {
   const [h, w, c] = problem.shape;
   const spec = dmSpec(config, problem.shape);
+  const count = problem.labels.length;
+  const chunks = Math.max(1, Math.ceil(count / (options.realChunk ?? REAL_CHUNK)));
   const { graph, session } = await compiled(
     spec,
     problem.classes,
@@ -138,8 +151,8 @@ export async function distillSubsetOrt(
     options.threads ?? 1,
     options.optimization ?? "all",
     options.layout ?? "nchwc",
+    chunks,
   );
-  const count = problem.labels.length;
   const onehot = new Float32Array(count * problem.classes);
   problem.labels.forEach((label, i) => {
     onehot[i * problem.classes + label] = 1;
@@ -147,7 +160,6 @@ export async function distillSubsetOrt(
   const synthetic = Float32Array.from(problem.init ?? initialImages(problem, config.init));
   const velocity = new Float32Array(synthetic.length);
   const feeds: Record<string, ort.Tensor> = {
-    [graph.real]: new ort.Tensor("float32", problem.images, [count, h, w, c]),
     [graph.onehot]: new ort.Tensor("float32", onehot, [count, problem.classes]),
     [graph.synthetic]: new ort.Tensor("float32", synthetic, [problem.classes, h, w, c]),
     [graph.lambda]: new ort.Tensor(
@@ -156,6 +168,13 @@ export async function distillSubsetOrt(
       [1],
     ),
   };
+  // The real images in `chunks` consecutive, near-equal parts (views, no copies).
+  const pixels = h * w * c;
+  graph.real.forEach((input, i) => {
+    const [from, to] = [i, i + 1].map((j) => Math.floor((j * count) / chunks));
+    const part = problem.images.subarray(from * pixels, to * pixels);
+    feeds[input] = new ort.Tensor("float32", part, [to - from, h, w, c]);
+  });
   // Each iteration's fresh network is drawn straight into the weight feeds' arrays.
   const params = modelParams(spec);
   const weightData = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));

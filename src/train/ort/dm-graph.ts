@@ -19,8 +19,12 @@ export type DmRepulsion = "eq5" | "capped";
 
 export interface DmGraph {
   bytes: Uint8Array;
-  /** Real images NHWC [N, H, W, C] in [0, 1]. */
-  real: string;
+  /**
+   * Real images NHWC in [0, 1], in `realChunks` consecutive parts ([N_i, H, W, C], N = Σ N_i,
+   * each part non-empty): their forward runs part by part, so that each part's activations stay
+   * in cache, and the embeddings are concatenated back in order.
+   */
+  real: string[];
   /** One-hot classes of the real images [N, classes]. */
   onehot: string;
   /** Synthetic images NHWC [classes, H, W, C] in [0, 1]. */
@@ -61,7 +65,11 @@ export function buildDmGraph(
   classes: number,
   repulsion: DmRepulsion = "eq5",
   nchwcBlock?: number,
+  realChunks = 1,
 ): DmGraph {
+  if (!(Number.isInteger(realChunks) && realChunks >= 1)) {
+    throw new Error(`ORT distillation: realChunks must be a positive integer, got ${realChunks}`);
+  }
   const why = dmGraphUnsupported(spec);
   if (why) throw new Error(`ORT distillation does not support ${why}; use --engine tfjs`);
   const g = new GraphBuilder();
@@ -84,7 +92,9 @@ export function buildDmGraph(
   };
   const [h, w, c] = spec.input;
   const n = classes;
-  const real = g.input("real", ["N", h, w, c]);
+  const real = Array.from({ length: realChunks }, (_, i) =>
+    g.input(realChunks === 1 ? "real" : `real:${i}`, [`N${i}`, h, w, c]),
+  );
   const onehot = g.input("onehot", ["N", n]);
   const synthetic = g.input("synthetic", [n, h, w, c]);
   const lambda = g.input("lambda", [1]);
@@ -99,23 +109,24 @@ export function buildDmGraph(
   };
   const blockedFilters: DmGraph["blockedFilters"] = {};
   const nchwc = nchwcBlock !== undefined && !nchwcUnsupported(spec, nchwcBlock);
-  const embedReal = () => {
-    if (!nchwc) return embed(real, false).out;
-    const input = g.op("Transpose", [real], { perm: [0, 3, 1, 2] }, "nchw");
+  const embedReal = (part: string) => {
+    if (!nchwc) return embed(part, false).out;
+    const input = g.op("Transpose", [part], { perm: [0, 3, 1, 2] }, "nchw");
     const out = emitNchwcForward(
       ctx,
       spec.layers,
       { name: input, shape: spec.input },
       (path, shape) => {
         const name = `${path}.kernel`;
-        blockedFilters[name] = { input: g.input(`wc:${name}`, shape), shape };
+        blockedFilters[name] ??= { input: g.input(`wc:${name}`, shape), shape };
         return blockedFilters[name].input;
       },
     );
     if (out.shape.length !== 1) throw new Error(`ORT distillation: ${spec.name} is not flat`);
     return out;
   };
-  const fx = embedReal().name;
+  const parts = real.map((part) => embedReal(part).name);
+  const fx = parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 0 }, "real_embedding");
   const sums = g.op("Gemm", [onehot, fx], { transA: 1 }, "class_sums");
   const sq = reduceSum(ctx, g.op("Mul", [fx, fx]), [1], 1);
   const sqNorms = reshape(ctx, g.op("Gemm", [onehot, sq], { transA: 1 }), [1, n], "class_sq");
