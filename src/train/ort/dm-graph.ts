@@ -93,7 +93,7 @@ export function buildDmGraph(
   const [h, w, c] = spec.input;
   const n = classes;
   const real = Array.from({ length: realChunks }, (_, i) =>
-    g.input(realChunks === 1 ? "real" : `real:${i}`, [`N${i}`, h, w, c]),
+    realChunks === 1 ? g.input("real", ["N", h, w, c]) : g.input(`real:${i}`, [`N${i}`, h, w, c]),
   );
   const onehot = g.input("onehot", ["N", n]);
   const synthetic = g.input("synthetic", [n, h, w, c]);
