@@ -1,24 +1,26 @@
 // Where one DM iteration's time goes on onnxruntime: a level-1 MNIST subset of the cpu preset
 // distilled with per-phase timing (random weights in JS, session.run, the SGD update in JS) per
-// intra-op thread count, and optionally onnxruntime's per-op-type profile: JSON lines.
+// intra-op thread count and real-image conv layout (NCHWc or plain), and optionally onnxruntime's per-op-type profile: JSON lines.
 import { readFile, rm } from "node:fs/promises";
 import { loadDataset } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
-import { distillSubsetOrt, dmSpec, releaseDmSessions } from "../src/distill/dm-ort.js";
+import { distillSubsetOrt, dmSpec, REAL_CHUNK, releaseDmSessions } from "../src/distill/dm-ort.js";
 import { planDistillation, subsetSeed } from "../src/distill/plan.js";
 import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initWeights } from "../src/nn/weights.js";
 import { buildDmGraph } from "../src/train/ort/dm-graph.js";
 import { ort } from "../src/train/ort/engine.js";
+import { nchwcBlockSize } from "../src/train/ort/nchwc-block.js";
+import { blockFilter } from "../src/train/ort/nchwc-forward.js";
 import { boolean, choice, int, list, readFlagsOrExit } from "../src/util/flags.js";
 
 const values = readFlagsOrExit(
   "bench/distill-ort-step",
   {
     usage:
-      "tsx bench/distill-ort-step.ts [--threads 1,2] [--iterations 60] [--width 32] [--profile]",
+      "tsx bench/distill-ort-step.ts [--threads 1,2] [--layout nchwc,plain] [--iterations 60] [--width 32] [--profile]",
     summary:
-      "One distribution-matching iteration on onnxruntime, timed by phase (JSON lines); --profile lists ORT's time by op type and the slowest nodes.",
+      "One distribution-matching iteration on onnxruntime, timed by phase, per thread count and real-image conv layout (JSON lines); --profile lists ORT's time by op type and the slowest nodes (first layout).",
   },
   {
     threads: list({ kind: "int", min: 1 }, "intra-op thread counts, one line each", {
@@ -30,6 +32,16 @@ const values = readFlagsOrExit(
     optimization: choice(["extended", "all"], "graph optimisation level", {
       default: "all",
     }),
+    "real-chunk": list({ kind: "int", min: 1 }, "real images per forward part, one line each", {
+      default: [REAL_CHUNK],
+    }),
+    layout: list(
+      { kind: "choice", choices: ["nchwc", "plain"] as const },
+      "real images' conv layouts, one line each",
+      {
+        default: ["nchwc"],
+      },
+    ),
   },
 );
 const { iterations, width } = values;
@@ -51,12 +63,19 @@ const problem = {
 };
 const { optimization } = values;
 const config = { iterations, width, ...DM_DEFAULTS, ...MNIST_NORMALIZATION };
-for (const threads of threadCounts) {
-  await distillSubsetOrt(problem, { ...config, iterations: 2 }, { threads, optimization });
+const block = await nchwcBlockSize();
+const variants = threadCounts.flatMap((threads) =>
+  values.layout.flatMap((layout) =>
+    values["real-chunk"].map((realChunk) => ({ threads, optimization, layout, realChunk })),
+  ),
+);
+for (const options of variants) {
+  const { threads, layout, realChunk } = options;
+  await distillSubsetOrt(problem, { ...config, iterations: 2 }, options);
   const timing = { weights: 0, run: 0, update: 0 };
   const cpu = process.cpuUsage();
   const start = performance.now();
-  await distillSubsetOrt(problem, config, { threads, timing, optimization });
+  await distillSubsetOrt(problem, config, { ...options, timing });
   const wall = performance.now() - start;
   const used = process.cpuUsage(cpu);
   const per = (ms: number) => +(ms / iterations).toFixed(2);
@@ -65,6 +84,9 @@ for (const threads of threadCounts) {
       bench: "distill-ort-iteration",
       threads,
       optimization,
+      layout,
+      realChunk,
+      nchwcBlock: block ?? null,
       width,
       iterations,
       realImages: labels.length,
@@ -82,7 +104,8 @@ await releaseDmSessions();
 if (values.profile) {
   // One session with onnxruntime's profiler on: total node time per op type over `iterations` runs.
   const spec = dmSpec(config, problem.shape);
-  const graph = buildDmGraph(spec, 10);
+  const layout = values.layout[0];
+  const graph = buildDmGraph(spec, 10, "eq5", layout === "nchwc" ? block : undefined);
   const session = await ort.InferenceSession.create(graph.bytes, {
     intraOpNumThreads: 1,
     graphOptimizationLevel: optimization,
@@ -95,7 +118,7 @@ if (values.profile) {
     onehot[i * 10 + l] = 1;
   });
   const feeds: Record<string, ort.Tensor> = {
-    [graph.real]: new ort.Tensor("float32", images, [labels.length, 28, 28, 1]),
+    [graph.real[0]]: new ort.Tensor("float32", images, [labels.length, 28, 28, 1]),
     [graph.onehot]: new ort.Tensor("float32", onehot, [labels.length, 10]),
     [graph.synthetic]: new ort.Tensor("float32", images.slice(0, 7840), [10, 28, 28, 1]),
     [graph.lambda]: new ort.Tensor("float32", Float32Array.of(19), [1]),
@@ -103,6 +126,11 @@ if (values.profile) {
   const weights = initWeights(spec, 1);
   for (const [name, { input, shape }] of Object.entries(graph.weights)) {
     feeds[input] = new ort.Tensor("float32", weights[name].data, shape);
+  }
+  for (const [name, { input, shape }] of Object.entries(graph.blockedFilters)) {
+    const data = new Float32Array(weights[name].data.length);
+    blockFilter(weights[name].data, shape, block ?? 1, data);
+    feeds[input] = new ort.Tensor("float32", data, shape);
   }
   for (let t = 0; t < iterations; t++) await session.run(feeds);
   session.endProfiling();
@@ -149,7 +177,7 @@ if (values.profile) {
         msPerRun: +(us / 1000 / iterations).toFixed(3),
       }));
     process.stdout.write(
-      `${JSON.stringify({ bench: "distill-ort-profile", topNodes: nodes, threads: 1, optimization, width, msPerRunInKernels: +(total / 1000 / iterations).toFixed(2), ops })}\n`,
+      `${JSON.stringify({ bench: "distill-ort-profile", topNodes: nodes, threads: 1, optimization, layout, width, msPerRunInKernels: +(total / 1000 / iterations).toFixed(2), ops })}\n`,
     );
   }
 }

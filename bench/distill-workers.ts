@@ -10,7 +10,7 @@ import { runScript } from "../src/util/cli.js";
 import { choice, int, list, readFlags } from "../src/util/flags.js";
 
 const FLAGS = {
-  workers: list({ kind: "int", min: 1 }, "worker-thread counts, one line each", {
+  workers: list({ kind: "int", min: 0 }, "worker-thread counts (0: in-process), one line each", {
     default: [1, 2],
   }),
   subsets: int("level-1 subsets distilled per count", { default: 20, min: 1 }),

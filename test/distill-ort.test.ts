@@ -21,6 +21,8 @@ import { forward, type ParamTensors } from "../src/nn/forward.js";
 import * as tf from "../src/nn/tf.js";
 import { initWeights } from "../src/nn/weights.js";
 import { buildDmGraph } from "../src/train/ort/dm-graph.js";
+import { nchwcBlockSize } from "../src/train/ort/nchwc-block.js";
+import { blockFilter } from "../src/train/ort/nchwc-forward.js";
 import { rng } from "../src/util/random.js";
 import { toyData, toyProblem } from "./distill-helpers.js";
 
@@ -48,9 +50,10 @@ function maxDiff(a: Float32Array, b: Float32Array): { diff: number; scale: numbe
   return { diff, scale };
 }
 
-async function compareStep(repulsion: Repulsion, lambda: number) {
+/** nchwcBlock: the real images' convolutions on onnxruntime's NCHWc kernels (nchwc-forward.ts). */
+async function compareStep(repulsion: Repulsion, lambda: number, width = 4, nchwcBlock?: number) {
   const problem = toyProblem(3, 21);
-  const spec = dmSpec(config, problem.shape);
+  const spec = dmSpec({ ...config, width }, problem.shape);
   const weights = initWeights(spec, 77);
   const random = rng(5);
   const synthetic = Float32Array.from(initialImages(problem), (v) => v * 0.7 + 0.3 * random());
@@ -70,7 +73,8 @@ async function compareStep(repulsion: Repulsion, lambda: number) {
   tf.dispose([value, grad, fx, y, ...Object.values(params)]);
   disposeStats(stats);
 
-  const graph = buildDmGraph(spec, 3, repulsion);
+  const graph = buildDmGraph(spec, 3, repulsion, nchwcBlock);
+  assert.equal(Object.keys(graph.blockedFilters).length, nchwcBlock ? 3 : 0);
   const session = await ort.InferenceSession.create(graph.bytes);
   try {
     const onehot = new Float32Array(27);
@@ -78,13 +82,18 @@ async function compareStep(repulsion: Repulsion, lambda: number) {
       onehot[i * 3 + l] = 1;
     });
     const feeds: Record<string, ort.Tensor> = {
-      [graph.real]: new ort.Tensor("float32", problem.images, [9, h, w, c]),
+      [graph.real[0]]: new ort.Tensor("float32", problem.images, [9, h, w, c]),
       [graph.onehot]: new ort.Tensor("float32", onehot, [9, 3]),
       [graph.synthetic]: new ort.Tensor("float32", synthetic, [3, h, w, c]),
       [graph.lambda]: new ort.Tensor("float32", Float32Array.of(lambda), [1]),
     };
     for (const [name, { input, shape }] of Object.entries(graph.weights)) {
       feeds[input] = new ort.Tensor("float32", weights[name].data, shape);
+    }
+    for (const [name, { input, shape }] of Object.entries(graph.blockedFilters)) {
+      const blocked = new Float32Array(weights[name].data.length);
+      blockFilter(weights[name].data, shape, nchwcBlock ?? 1, blocked);
+      feeds[input] = new ort.Tensor("float32", blocked, shape);
     }
     assert.deepEqual(Object.keys(graph.weights).sort(), Object.keys(weights).sort());
     const out = await session.run(feeds);
@@ -107,6 +116,37 @@ test("the DM graph's Eq. 5 and d loss / d synthetic match tfjs (eq5)", async () 
 
 test("the DM graph's Eq. 5 and d loss / d synthetic match tfjs (capped, another λ)", async () => {
   await compareStep("capped", 3);
+});
+
+test("with the real images on NCHWc kernels (width 16), the DM graph still matches tfjs", async (t) => {
+  const block = await nchwcBlockSize();
+  if (!block) return t.skip("this CPU's onnxruntime has no NCHWc kernels");
+  assert.ok(16 % block === 0, `block ${block}`);
+  await compareStep("eq5", 19, 16, block);
+  await compareStep("capped", 3, 16, block);
+});
+
+test("NCHWc and plain real-image convolutions distil the same subset, float rounding apart", async () => {
+  const problem = toyProblem(4, 8);
+  const wide = { ...config, width: 16 };
+  const nchwc = await distillSubsetOrt(problem, wide, { layout: "nchwc" });
+  const plain = await distillSubsetOrt(problem, wide, { layout: "plain" });
+  const { diff } = maxDiff(nchwc.images, plain.images);
+  assert.ok(diff <= 1e-4, `images: max diff ${diff}`);
+  assert.notDeepEqual(plain.images, initialImages(problem));
+  assert.ok(Math.abs(nchwc.lastLoss - plain.lastLoss) <= 1e-4 * Math.abs(plain.lastLoss));
+});
+
+test("the real images' forward in parts gives the numbers of one whole batch", async () => {
+  const problem = toyProblem(4, 8);
+  const wide = { ...config, width: 16 };
+  for (const layout of ["nchwc", "plain"] as const) {
+    const whole = await distillSubsetOrt(problem, wide, { layout, realChunk: 1000 });
+    const parts = await distillSubsetOrt(problem, wide, { layout, realChunk: 5 });
+    const { diff } = maxDiff(parts.images, whole.images);
+    assert.ok(diff <= 1e-5, `${layout}: images max diff ${diff}`);
+    assert.ok(Math.abs(parts.lastLoss - whole.lastLoss) <= 1e-5 * Math.abs(whole.lastLoss));
+  }
 });
 
 test("a subset distilled on ORT matches tfjs after a few iterations", async () => {
@@ -150,7 +190,14 @@ test("on ORT, in-process and 2 worker threads give the same references", async (
   );
   const tfjs = await runDistillation(data, pipeline, { workers: 0 });
   const { diff } = maxDiff(inline.levels[1].images, tfjs.levels[1].images);
-  assert.ok(diff <= 1e-3, `ORT vs tfjs references: max diff ${diff}`);
+  assert.ok(diff <= 1e-3, `ORT vs tfjs references: max diff ${diff}`); // Width 16: the real images' convolutions on NCHWc kernels (where the CPU has them).
+  const wide = { ...pipeline, width: 16 };
+  const wideInline = await runDistillation(data, wide, { workers: 0, engine });
+  const wideTwo = await runDistillation(data, wide, { workers: 2, engine });
+  assert.deepEqual(
+    wideTwo.levels.map((l) => l.images),
+    wideInline.levels.map((l) => l.images),
+  );
 });
 
 test("a checkpoint resumes on the engine it started on, and is refused on the other", async () => {

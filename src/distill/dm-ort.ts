@@ -3,10 +3,12 @@
 // one compiled session per embedding serves every subset and iteration.
 import { availableParallelism } from "node:os";
 import { distillConvNetSpec } from "../nn/convnet.js";
-import type { ModelSpec } from "../nn/spec.js";
-import { initWeights } from "../nn/weights.js";
+import { type ModelSpec, modelParams } from "../nn/spec.js";
+import { initWeightsInto } from "../nn/weights.js";
 import { buildDmGraph, type DmGraph, dmGraphUnsupported } from "../train/ort/dm-graph.js";
 import { ort } from "../train/ort/engine.js";
+import { nchwcBlockSize } from "../train/ort/nchwc-block.js";
+import { blockFilter } from "../train/ort/nchwc-forward.js";
 import { type DmConfig, initialImages, type SubsetProblem, type SubsetResult } from "./dm.js";
 import { subsetSeed } from "./plan.js";
 
@@ -71,13 +73,16 @@ async function compiled(
   config: DmConfig,
   threads: number,
   optimization: GraphOptimization,
+  layout: DmLayout,
+  realChunks: number,
 ): Promise<CompiledDm> {
   const repulsion = config.repulsion ?? "eq5";
-  const key = JSON.stringify([spec, classes, repulsion, threads, optimization]);
+  const key = JSON.stringify([spec, classes, repulsion, threads, optimization, layout, realChunks]);
   let entry = sessions.get(key);
   if (!entry) {
     entry = (async () => {
-      const graph = buildDmGraph(spec, classes, repulsion);
+      const block = layout === "nchwc" ? await nchwcBlockSize() : undefined;
+      const graph = buildDmGraph(spec, classes, repulsion, block, realChunks);
       const session = await ort.InferenceSession.create(graph.bytes, {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
@@ -99,14 +104,32 @@ export async function releaseDmSessions(): Promise<void> {
   for (const entry of all) await (await entry).session.release();
 }
 
-/** "all" adds onnxruntime's NCHWc layout rewrite of the convolutions to "extended". */
+/**
+ * The real images' forward runs in parts of at most this many images, so that each part's
+ * activations (8 images × 32 channels × 32 × 32 floats = 1 MiB at width 32) stay in a core's
+ * cache: 15–16 instead of 17.6 CPU ms per level-1 iteration (bench/distill-ort-step.ts
+ * --real-chunk 1000,16,8, docs/RESULTS.md).
+ */
+export const REAL_CHUNK = 8;
+
+/** "all" adds onnxruntime's NCHWc layout rewrite (of the pooling here) to "extended". */
 export type GraphOptimization = "extended" | "all";
+
+/**
+ * "nchwc": the real images' convolutions as onnxruntime's NCHWc kernels, where this CPU has them
+ * and the ConvNet's channels allow (else plain); "plain": ONNX's Conv.
+ */
+export type DmLayout = "nchwc" | "plain";
 
 export interface OrtDmOptions {
   /** onnxruntime intra-op threads (default 1). */
   threads?: number;
   /** Default "all"; bench/distill-ort-step.ts compares the two. */
   optimization?: GraphOptimization;
+  /** Default "nchwc"; bench/distill-ort-step.ts compares the two. */
+  layout?: DmLayout;
+  /** Real images per forward part (default REAL_CHUNK); bench/distill-ort-step.ts compares. */
+  realChunk?: number;
   /** Adds each iteration's milliseconds by phase: weights (JS init), run (ORT), update (SGD). */
   timing?: Record<"weights" | "run" | "update", number>;
 }
@@ -119,23 +142,24 @@ export async function distillSubsetOrt(
 ): Promise<SubsetResult> {
   const [h, w, c] = problem.shape;
   const spec = dmSpec(config, problem.shape);
+  const count = problem.labels.length;
+  const chunks = Math.max(1, Math.ceil(count / (options.realChunk ?? REAL_CHUNK)));
   const { graph, session } = await compiled(
     spec,
     problem.classes,
     config,
     options.threads ?? 1,
     options.optimization ?? "all",
+    options.layout ?? "nchwc",
+    chunks,
   );
-  const count = problem.labels.length;
   const onehot = new Float32Array(count * problem.classes);
   problem.labels.forEach((label, i) => {
     onehot[i * problem.classes + label] = 1;
   });
   const synthetic = Float32Array.from(problem.init ?? initialImages(problem, config.init));
   const velocity = new Float32Array(synthetic.length);
-  const weightData: Record<string, Float32Array> = {};
   const feeds: Record<string, ort.Tensor> = {
-    [graph.real]: new ort.Tensor("float32", problem.images, [count, h, w, c]),
     [graph.onehot]: new ort.Tensor("float32", onehot, [count, problem.classes]),
     [graph.synthetic]: new ort.Tensor("float32", synthetic, [problem.classes, h, w, c]),
     [graph.lambda]: new ort.Tensor(
@@ -144,10 +168,29 @@ export async function distillSubsetOrt(
       [1],
     ),
   };
-  for (const [name, { input, shape }] of Object.entries(graph.weights)) {
-    weightData[name] = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    feeds[input] = new ort.Tensor("float32", weightData[name], shape);
-  }
+  // The real images in `chunks` consecutive, near-equal parts (views, no copies).
+  const pixels = h * w * c;
+  graph.real.forEach((input, i) => {
+    const [from, to] = [i, i + 1].map((j) => Math.floor((j * count) / chunks));
+    const part = problem.images.subarray(from * pixels, to * pixels);
+    feeds[input] = new ort.Tensor("float32", part, [to - from, h, w, c]);
+  });
+  // Each iteration's fresh network is drawn straight into the weight feeds' arrays.
+  const params = modelParams(spec);
+  const weightData = params.map((p) => new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
+  params.forEach((p, k) => {
+    const feed = graph.weights[p.name];
+    if (feed) feeds[feed.input] = new ort.Tensor("float32", weightData[k], feed.shape);
+  });
+  // The same filters again, blocked for the real images' NCHWc convolutions.
+  const block = (await nchwcBlockSize()) ?? 1;
+  const blocked = params.flatMap((p, k) => {
+    const filter = graph.blockedFilters[p.name];
+    if (!filter) return [];
+    const data = new Float32Array(weightData[k].length);
+    feeds[filter.input] = new ort.Tensor("float32", data, filter.shape);
+    return [{ from: weightData[k], shape: filter.shape, data }];
+  });
   // SGD in the normalised pixel space, as dm.ts: a raw-pixel step of lr·std²·g per channel.
   const lr = problem.lr ?? config.lr;
   const stepScale = Float32Array.from(config.std, (s) => Math.fround(s * s) * lr);
@@ -162,8 +205,8 @@ export async function distillSubsetOrt(
       timing[phase] += now - mark;
       mark = now;
     };
-    const fresh = initWeights(spec, subsetSeed(problem.seed, 1, t));
-    for (const [name, data] of Object.entries(weightData)) data.set(fresh[name].data);
+    initWeightsInto(params, subsetSeed(problem.seed, 1, t), weightData);
+    for (const b of blocked) blockFilter(b.from, b.shape, block, b.data);
     lap("weights");
     const out = await session.run(feeds);
     lap("run");

@@ -13,10 +13,22 @@ export function initParam(
   normal: () => number,
   random: () => number,
 ): Float32Array {
-  const size = info.shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(size);
+  const data = new Float32Array(info.shape.reduce((a, b) => a * b, 1));
+  fillParam(info, normal, random, data);
+  return data;
+}
+
+/** initParam's draws written into `data` (the parameter's size), overwriting what it held. */
+export function fillParam(
+  info: ParamInfo,
+  normal: () => number,
+  random: () => number,
+  data: Float32Array,
+): void {
+  const size = data.length;
   switch (info.init) {
     case "zeros":
+      data.fill(0);
       break;
     case "ones":
       data.fill(1);
@@ -35,17 +47,37 @@ export function initParam(
       break;
     }
   }
-  return data;
 }
 
 export function initWeights(spec: ModelSpec, seed: number): Weights {
+  const weights: Weights = {};
+  const params = modelParams(spec);
+  const data = params.map((info) => new Float32Array(info.shape.reduce((a, b) => a * b, 1)));
+  initWeightsInto(params, seed, data);
+  params.forEach((info, k) => {
+    weights[info.name] = { shape: info.shape, data: data[k] };
+  });
+  return weights;
+}
+
+/**
+ * initWeights(spec, seed)'s numbers, bit for bit, drawn into `into[k]` for `params[k]` (the
+ * spec's modelParams, in order): a loop that draws a fresh network each step (distillation)
+ * reuses its arrays instead of allocating and copying them.
+ */
+export function initWeightsInto(params: ParamInfo[], seed: number, into: Float32Array[]): void {
+  if (into.length !== params.length) {
+    throw new Error(`initWeightsInto: ${into.length} arrays for ${params.length} parameters`);
+  }
   const random = rng(seed);
   const normal = gaussian(random);
-  const weights: Weights = {};
-  for (const info of modelParams(spec)) {
-    weights[info.name] = { shape: info.shape, data: initParam(info, normal, random) };
-  }
-  return weights;
+  params.forEach((info, k) => {
+    const size = info.shape.reduce((a, b) => a * b, 1);
+    if (into[k].length !== size) {
+      throw new Error(`initWeightsInto: ${info.name} needs ${size} values, got ${into[k].length}`);
+    }
+    fillParam(info, normal, random, into[k]);
+  });
 }
 
 /** Checks that weights hold exactly the spec's parameters with the right shapes. */

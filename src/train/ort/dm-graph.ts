@@ -8,13 +8,23 @@ import { encodeModel } from "../../onnx/proto.js";
 import type { GradContext, Value } from "./grad-context.js";
 import { reduceSum, reshape } from "./grad-context.js";
 import { emitNetwork, ortUnsupported } from "./grad-graph.js";
+import {
+  type BlockedFilter,
+  emitNchwcForward,
+  NCHWC_DOMAIN,
+  nchwcUnsupported,
+} from "./nchwc-forward.js";
 
 export type DmRepulsion = "eq5" | "capped";
 
 export interface DmGraph {
   bytes: Uint8Array;
-  /** Real images NHWC [N, H, W, C] in [0, 1]. */
-  real: string;
+  /**
+   * Real images NHWC in [0, 1], in `realChunks` consecutive parts ([N_i, H, W, C], N = Σ N_i,
+   * each part non-empty): their forward runs part by part, so that each part's activations stay
+   * in cache, and the embeddings are concatenated back in order.
+   */
+  real: string[];
   /** One-hot classes of the real images [N, classes]. */
   onehot: string;
   /** Synthetic images NHWC [classes, H, W, C] in [0, 1]. */
@@ -23,6 +33,12 @@ export interface DmGraph {
   lambda: string;
   /** Graph input per parameter name (spec layouts). */
   weights: Record<string, { input: string; shape: number[] }>;
+  /**
+   * With an NCHWc block size, the real images' convolutions run as onnxruntime's NCHWc kernels:
+   * their filters, per parameter name, fed again in the blocked layout (nchwc-forward.ts's
+   * blockFilter). Empty when the graph is plain.
+   */
+  blockedFilters: Record<string, BlockedFilter>;
   /** Eq. 5 divided by N, as loss.ts defines it: []. */
   loss: string;
   /** d loss / d synthetic (raw pixels), NHWC. */
@@ -41,12 +57,19 @@ export function dmGraphUnsupported(spec: ModelSpec): string | undefined {
  * d_αβ = m_β|y_α|² − 2 y_α·S_β + Q_β (loss.ts) and L = Σ G⊙d with G = (λ·I − off)/N for `eq5`;
  * `capped` replaces off-diagonal d by min(d, D) with D the real class means' distances, whose
  * gradient (as tf.minimum's) passes where d ≤ D. dL/dy_α = 2y_α·Σ_β G_αβ m_β − 2 Σ_β G_αβ S_β.
+ * With `nchwcBlock` (nchwc-block.ts) the real images' forward uses onnxruntime's NCHWc kernels
+ * where the spec allows (nchwc-forward.ts); the numbers are the same, float rounding apart.
  */
 export function buildDmGraph(
   spec: ModelSpec,
   classes: number,
   repulsion: DmRepulsion = "eq5",
+  nchwcBlock?: number,
+  realChunks = 1,
 ): DmGraph {
+  if (!(Number.isInteger(realChunks) && realChunks >= 1)) {
+    throw new Error(`ORT distillation: realChunks must be a positive integer, got ${realChunks}`);
+  }
   const why = dmGraphUnsupported(spec);
   if (why) throw new Error(`ORT distillation does not support ${why}; use --engine tfjs`);
   const g = new GraphBuilder();
@@ -69,7 +92,9 @@ export function buildDmGraph(
   };
   const [h, w, c] = spec.input;
   const n = classes;
-  const real = g.input("real", ["N", h, w, c]);
+  const real = Array.from({ length: realChunks }, (_, i) =>
+    realChunks === 1 ? g.input("real", ["N", h, w, c]) : g.input(`real:${i}`, [`N${i}`, h, w, c]),
+  );
   const onehot = g.input("onehot", ["N", n]);
   const synthetic = g.input("synthetic", [n, h, w, c]);
   const lambda = g.input("lambda", [1]);
@@ -82,7 +107,26 @@ export function buildDmGraph(
     if (net.out.shape.length !== 1) throw new Error(`ORT distillation: ${spec.name} is not flat`);
     return net;
   };
-  const fx = embed(real, false).out.name;
+  const blockedFilters: DmGraph["blockedFilters"] = {};
+  const nchwc = nchwcBlock !== undefined && !nchwcUnsupported(spec, nchwcBlock);
+  const embedReal = (part: string) => {
+    if (!nchwc) return embed(part, false).out;
+    const input = g.op("Transpose", [part], { perm: [0, 3, 1, 2] }, "nchw");
+    const out = emitNchwcForward(
+      ctx,
+      spec.layers,
+      { name: input, shape: spec.input },
+      (path, shape) => {
+        const name = `${path}.kernel`;
+        blockedFilters[name] ??= { input: g.input(`wc:${name}`, shape), shape };
+        return blockedFilters[name].input;
+      },
+    );
+    if (out.shape.length !== 1) throw new Error(`ORT distillation: ${spec.name} is not flat`);
+    return out;
+  };
+  const parts = real.map((part) => embedReal(part).name);
+  const fx = parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 0 }, "real_embedding");
   const sums = g.op("Gemm", [onehot, fx], { transA: 1 }, "class_sums");
   const sq = reduceSum(ctx, g.op("Mul", [fx, fx]), [1], 1);
   const sqNorms = reshape(ctx, g.op("Gemm", [onehot, sq], { transA: 1 }), [1, n], "class_sq");
@@ -142,10 +186,23 @@ export function buildDmGraph(
   const [lossOut, gradOut] = g.outputs.slice(-2).map((o) => o.name ?? "");
   const bytes = encodeModel({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      ...(nchwc ? [{ domain: NCHWC_DOMAIN, version: 1 }] : []),
+    ],
     producerName: "cgnn-distill",
     producerVersion: "1",
     graph: g.graph(`${spec.name}-dm-step`),
   });
-  return { bytes, real, onehot, synthetic, lambda, weights, loss: lossOut, grad: gradOut };
+  return {
+    bytes,
+    real,
+    onehot,
+    synthetic,
+    lambda,
+    weights,
+    blockedFilters,
+    loss: lossOut,
+    grad: gradOut,
+  };
 }
