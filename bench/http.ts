@@ -1,6 +1,7 @@
 // HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
 // (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load;
-// first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio;
+// first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio
+// and where the CPU went in that run (the service, its main thread, and this process: the load generator);
 // a last line with the service's footprint: ms from spawn to /readyz 200, resident memory after
 // loading, its peak over the whole run and over a SIGHUP reload under load (what a Kubernetes startup probe and
 // memory request are sized from).
@@ -15,6 +16,7 @@ import { CliError, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, readFlags, string } from "../src/util/flags.js";
 import { freePort } from "../src/util/free-port.js";
 import { buildModelsDir, digitJpeg, digitPng, digitsByClass } from "../test/service-fixture.js";
+import { cpuShare } from "./proc-cpu.js";
 
 const IMAGES = ["mnist28", "paper112", "jpeg112"] as const;
 const ENDPOINTS = ["/classify", "/taylornet/predict"] as const;
@@ -260,6 +262,7 @@ runScript("bench/http", async () => {
         );
       }
     }
+    const cpu = await cpuShare(child.pid!);
     const [classify, health] = await Promise.all([
       load(url, "/classify", body, busy, duration),
       probe(`${url}/healthz`, duration),
@@ -269,6 +272,7 @@ runScript("bench/http", async () => {
       with: "/healthz probe",
       embedderImagesPerSec: raw.imagesPerSec,
       classifyToEmbedder: Number((classify.requests.average / raw.imagesPerSec).toFixed(3)),
+      ...(await cpu(classify.requests.total + health.requests)),
     });
     process.stdout.write(
       `${JSON.stringify({ bench: "http", endpoint: "/healthz", underLoad: `/classify c=${busy}`, ...health, ...setup })}\n`,
