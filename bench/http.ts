@@ -21,7 +21,7 @@ import { probe } from "./http-probe.js";
 import { cpuShare } from "./proc-cpu.js";
 
 const IMAGES = ["mnist28", "paper112", "jpeg112"] as const;
-const ENDPOINTS = ["/classify", "/taylornet/predict"] as const;
+const ENDPOINTS = ["/classify", "/taylornet/predict", "/healthz"] as const;
 
 const FLAGS = {
   "models-dir": string("the models folder served", { default: "models", arg: "DIR" }),
@@ -38,7 +38,7 @@ const FLAGS = {
   threads: int("onnxruntime intra-op threads per session", { default: 1, min: 1, max: 64 }),
   image: choice(IMAGES, "the upload", { default: "mnist28" }),
   endpoints: list({ kind: "choice", choices: ENDPOINTS }, "endpoints loaded", {
-    default: [...ENDPOINTS],
+    default: ["/classify", "/taylornet/predict"],
   }),
 };
 
@@ -230,13 +230,12 @@ runScript("bench/http", async () => {
     for (const endpoint of endpoints) {
       await load(url, endpoint, body, 8, 1);
       for (const connections of levels) {
-        line(
-          endpoint,
-          connections,
-          duration,
-          await load(url, endpoint, body, connections, duration),
-          setup,
-        );
+        const cpu = await cpuShare(child.pid!);
+        const result = await load(url, endpoint, body, connections, duration);
+        line(endpoint, connections, duration, result, {
+          ...setup,
+          ...(await cpu(result.requests.total)),
+        });
       }
     }
     const cpu = await cpuShare(child.pid!);
