@@ -1,6 +1,6 @@
 // HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
 // (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load
-// (on the main port and on --probe-port);
+// (on the main port and on --probe-port; first with the service idle);
 // first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio
 // and where the CPU went in that run (the service, its main thread, and this process: the load generator);
 // a last line with the service's footprint: ms from spawn to /readyz 200, resident memory after
@@ -227,6 +227,21 @@ runScript("bench/http", async () => {
       image,
       imageBytes: body.length,
     };
+    // The probe with the service idle: what the machine's own scheduling costs a probe, load or not.
+    const [idle, idleProbePort] = await Promise.all([
+      probe(`${url}/healthz`, duration),
+      probePort ? probe(`http://127.0.0.1:${probePort}/healthz`, duration) : undefined,
+    ]);
+    for (const [result, port] of [
+      [idle, undefined],
+      [idleProbePort, "--probe-port"],
+    ] as const) {
+      if (!result) continue;
+      const where = port ? { port } : {};
+      process.stdout.write(
+        `${JSON.stringify({ bench: "http", endpoint: "/healthz", ...where, underLoad: "none", ...result, ...setup })}\n`,
+      );
+    }
     for (const endpoint of endpoints) {
       await load(url, endpoint, body, 8, 1);
       for (const connections of levels) {
