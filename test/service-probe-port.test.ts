@@ -74,16 +74,17 @@ test("a main event loop stuck past the stall limit fails both probes on the prob
   const listener = await startProbeListener(
     { host: "127.0.0.1", corsOrigins: [], probePort: 0 },
     new ServingState(),
-    300,
+    1_000,
   );
   try {
     const url = `http://127.0.0.1:${listener.port}`;
-    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    // A busy test runner may itself delay a heartbeat past a limit: wait for a live answer first.
+    await until("healthz 200", async () => (await fetch(`${url}/healthz`)).status === 200);
     // execFileSync blocks this thread (no heartbeat) while a child asks the probe thread.
     const ask = (path: string) =>
       execFileSync(process.execPath, [
         "-e",
-        `setTimeout(async () => { const r = await fetch(${JSON.stringify(url + path)}); process.stdout.write(r.status + " " + await r.text()); }, 600)`,
+        `setTimeout(async () => { const r = await fetch(${JSON.stringify(url + path)}); process.stdout.write(r.status + " " + await r.text()); }, 1600)`,
       ]).toString();
     const [status, body] = ask("/healthz").split(/ (.*)/s);
     assert.equal(status, "503");
