@@ -1,6 +1,8 @@
 // HTTP load: starts the service as a child on 127.0.0.1, then autocannon prints one JSON line per
-// (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load;
-// first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio;
+// (endpoint, connections) with requests/s and p50/p99 latency, plus /healthz p99 under /classify load
+// (on the main port and on --probe-port; first with the service idle);
+// first, the embedder's raw images/s through the service's engine (no HTTP), and at the end the ratio
+// and where the CPU went in that run (the service, its main thread, and this process: the load generator);
 // a last line with the service's footprint: ms from spawn to /readyz 200, resident memory after
 // loading, its peak over the whole run and over a SIGHUP reload under load (what a Kubernetes startup probe and
 // memory request are sized from).
@@ -15,13 +17,18 @@ import { CliError, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, readFlags, string } from "../src/util/flags.js";
 import { freePort } from "../src/util/free-port.js";
 import { buildModelsDir, digitJpeg, digitPng, digitsByClass } from "../test/service-fixture.js";
+import { probe } from "./http-probe.js";
+import { cpuShare } from "./proc-cpu.js";
 
 const IMAGES = ["mnist28", "paper112", "jpeg112"] as const;
-const ENDPOINTS = ["/classify", "/taylornet/predict"] as const;
+const ENDPOINTS = ["/classify", "/taylornet/predict", "/healthz"] as const;
 
 const FLAGS = {
   "models-dir": string("the models folder served", { default: "models", arg: "DIR" }),
   tiny: boolean("serve tiny test models built for the run instead of --models-dir"),
+  "probe-port": boolean(
+    "also start the service with --probe-port and probe /healthz there (code from issue 15 on)",
+  ),
   duration: int("seconds per load level", { default: 5, min: 1, max: 600 }),
   connections: list({ kind: "int", min: 1, max: 1024 }, "concurrent connections, one line each", {
     default: [1, 16, 64],
@@ -31,7 +38,7 @@ const FLAGS = {
   threads: int("onnxruntime intra-op threads per session", { default: 1, min: 1, max: 64 }),
   image: choice(IMAGES, "the upload", { default: "mnist28" }),
   endpoints: list({ kind: "choice", choices: ENDPOINTS }, "endpoints loaded", {
-    default: [...ENDPOINTS],
+    default: ["/classify", "/taylornet/predict"],
   }),
 };
 
@@ -83,36 +90,6 @@ function load(
 
 function contentType(body: Buffer): string {
   return body[0] === 0xff && body[1] === 0xd8 ? "image/jpeg" : "image/png";
-}
-
-/** One GET at a time for `duration` seconds (a liveness probe's view): latency percentiles in ms. */
-async function probe(url: string, duration: number) {
-  const times: number[] = [];
-  let failures = 0;
-  const end = Date.now() + duration * 1000;
-  while (Date.now() < end) {
-    const started = performance.now();
-    const ok = await fetch(url).then(
-      async (r) => {
-        await r.arrayBuffer();
-        return r.ok;
-      },
-      () => false,
-    );
-    times.push(performance.now() - started);
-    if (!ok) failures++;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  times.sort((a, b) => a - b);
-  const at = (q: number) =>
-    Number(times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2));
-  return {
-    requests: times.length,
-    failures,
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
-    maxMs: Number(times.at(-1)!.toFixed(2)),
-  };
 }
 
 /**
@@ -210,6 +187,7 @@ runScript("bench/http", async () => {
     `${JSON.stringify({ bench: "http", endpoint: "(embedder, no HTTP)", connections: busy, durationS: duration, ...raw, engine, workers, threads })}\n`,
   );
   const port = await freePort();
+  const probePort = flags["probe-port"] ? await freePort() : undefined;
   const url = `http://127.0.0.1:${port}`;
   const spawned = performance.now();
   const child = spawn(
@@ -224,6 +202,7 @@ runScript("bench/http", async () => {
       String(port),
       "--models-dir",
       modelsDir,
+      ...(probePort ? ["--probe-port", String(probePort)] : []),
     ],
     {
       env: {
@@ -248,31 +227,53 @@ runScript("bench/http", async () => {
       image,
       imageBytes: body.length,
     };
+    // The probe with the service idle: what the machine's own scheduling costs a probe, load or not.
+    const [idle, idleProbePort] = await Promise.all([
+      probe(`${url}/healthz`, duration),
+      probePort ? probe(`http://127.0.0.1:${probePort}/healthz`, duration) : undefined,
+    ]);
+    for (const [result, port] of [
+      [idle, undefined],
+      [idleProbePort, "--probe-port"],
+    ] as const) {
+      if (!result) continue;
+      const where = port ? { port } : {};
+      process.stdout.write(
+        `${JSON.stringify({ bench: "http", endpoint: "/healthz", ...where, underLoad: "none", ...result, ...setup })}\n`,
+      );
+    }
     for (const endpoint of endpoints) {
       await load(url, endpoint, body, 8, 1);
       for (const connections of levels) {
-        line(
-          endpoint,
-          connections,
-          duration,
-          await load(url, endpoint, body, connections, duration),
-          setup,
-        );
+        const cpu = await cpuShare(child.pid!);
+        const result = await load(url, endpoint, body, connections, duration);
+        line(endpoint, connections, duration, result, {
+          ...setup,
+          ...(await cpu(result.requests.total)),
+        });
       }
     }
-    const [classify, health] = await Promise.all([
+    const cpu = await cpuShare(child.pid!);
+    const [classify, health, probed] = await Promise.all([
       load(url, "/classify", body, busy, duration),
       probe(`${url}/healthz`, duration),
+      probePort ? probe(`http://127.0.0.1:${probePort}/healthz`, duration) : undefined,
     ]);
     line("/classify", busy, duration, classify, {
       ...setup,
       with: "/healthz probe",
       embedderImagesPerSec: raw.imagesPerSec,
       classifyToEmbedder: Number((classify.requests.average / raw.imagesPerSec).toFixed(3)),
+      ...(await cpu(classify.requests.total + health.requests + (probed?.requests ?? 0))),
     });
     process.stdout.write(
       `${JSON.stringify({ bench: "http", endpoint: "/healthz", underLoad: `/classify c=${busy}`, ...health, ...setup })}\n`,
     );
+    if (probed) {
+      process.stdout.write(
+        `${JSON.stringify({ bench: "http", endpoint: "/healthz", port: "--probe-port", underLoad: `/classify c=${busy}`, ...probed, ...setup })}\n`,
+      );
+    }
     const end = await residentMiB(child.pid!);
     // A hot reload holds the old set (draining) and the new one at once: SIGHUP under load, then the peak.
     const generation = async () =>

@@ -28,6 +28,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
 const ConfigSchema = z.object({
   port: int(0, 65535).default(8080),
   host: z.string().min(1).default("0.0.0.0"),
+  /** A second port answering only /healthz and /readyz from their own thread (probe-listener.ts); unset: none. */
+  probePort: int(0, 65535).optional(),
   modelsDir: z.string().min(1).default("models"),
   /** Inference engine: a worker-thread pool, or micro-batching on the main thread. */
   engine: z.enum(["pool", "microbatch"]).default("pool"),
@@ -86,6 +88,7 @@ export class ConfigError extends Error {
 const SOURCES: Record<keyof Config, { flag?: string; env: string }> = {
   port: { flag: "port", env: "PORT" },
   host: { flag: "host", env: "HOST" },
+  probePort: { flag: "probe-port", env: "CGNN_PROBE_PORT" },
   modelsDir: { flag: "models-dir", env: "CGNN_MODELS_DIR" },
   engine: { flag: "engine", env: "CGNN_ENGINE" },
   workers: { flag: "workers", env: "CGNN_WORKERS" },
@@ -163,6 +166,10 @@ export function loadConfig(
     // A key is never echoed back (it would land in logs).
     const value = key === "apiKeys" ? "(hidden)" : JSON.stringify(raw[key]);
     throw new ConfigError(`bad value ${value} for ${where}: ${issue.message}`);
+  }
+  const { port, probePort } = result.data;
+  if (probePort !== undefined && probePort !== 0 && probePort === port) {
+    throw new ConfigError(`--probe-port / CGNN_PROBE_PORT ${probePort} is the service's own port`);
   }
   return result.data;
 }

@@ -85,8 +85,12 @@ test("the pod's env gives the service a config whose port and models dir are the
   assert.equal(config.modelsDir, models.mountPath);
   assert.equal(models.readOnly, true);
   assert.ok(config.reloadPollMs > 0, "a network volume is polled as well as watched");
+  // kubelet probes the service's own probe listener (--probe-port), a port of the pod not in the Service.
+  const probes = container.ports.find((p: Doc) => p.name === "probes");
+  assert.equal(config.probePort, probes.containerPort);
+  assert.notEqual(config.probePort, config.port);
   for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"])
-    assert.equal(container[probe].httpGet.port, "http", probe);
+    assert.equal(container[probe].httpGet.port, "probes", probe);
   assert.equal(pod.metadata.annotations["prometheus.io/port"], String(config.port));
   const service = byKind("Service");
   assert.equal(service.spec.ports[0].targetPort, "http");
@@ -104,19 +108,31 @@ test("the pod's env gives the service a config whose port and models dir are the
 
 test("the probe paths are the service's own: /healthz live at once, /readyz 503 until loaded, /metrics", async () => {
   const fixture = await buildModelsDir();
-  const service = await startService(testConfig(fixture.dir, { engine: "microbatch" }), () => {});
+  const service = await startService(
+    testConfig(fixture.dir, { engine: "microbatch", probePort: 0 }),
+    () => {},
+  );
   try {
     const url = `http://127.0.0.1:${(service.server.address() as AddressInfo).port}`;
-    const get = (path: string) => fetch(`${url}${path}`).then((r) => r.status);
+    // The probes go to the probe listener, as kubelet's do; the main port answers the same paths too.
+    const probes = `http://127.0.0.1:${service.probePort}`;
+    const get = (path: string) => fetch(`${probes}${path}`).then((r) => r.status);
+    assert.equal((await fetch(`${url}${container.livenessProbe.httpGet.path}`)).status, 200);
     assert.equal(await get(container.livenessProbe.httpGet.path), 200);
     assert.equal(container.readinessProbe.httpGet.path, container.startupProbe.httpGet.path);
     const early = await get(container.readinessProbe.httpGet.path);
     assert.equal(await service.loaded, true);
     assert.equal(early, 503, "not ready before the models are loaded");
+    // The probe thread hears of readiness within a heartbeat (100 ms).
+    const end = Date.now() + 5_000;
+    while ((await get(container.readinessProbe.httpGet.path)) !== 200 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 25));
     assert.equal(await get(container.readinessProbe.httpGet.path), 200);
+    assert.equal((await fetch(`${url}${container.readinessProbe.httpGet.path}`)).status, 200);
     const metrics = await fetch(`${url}${pod.metadata.annotations["prometheus.io/path"]}`);
     assert.match(await metrics.text(), /^cgnn_/m);
     assert.equal((await fetch(`${url}/no-such-probe`)).status, 404, "a wrong path would fail");
+    assert.equal(await get("/no-such-probe"), 404, "on the probe port too");
   } finally {
     await service.close();
     await fixture.cleanup();
@@ -160,7 +176,15 @@ test("the service started with the pod's env writes nothing in HOME and only tsx
   const [home, tmp] = [join(scratch, "home"), join(scratch, "tmp")];
   await Promise.all([home, tmp].map((d) => mkdir(d)));
   const port = await freePort();
-  const env = { ...process.env, ...podEnv(), HOME: home, TMPDIR: tmp, PORT: String(port) };
+  const probePort = await freePort();
+  const env = {
+    ...process.env,
+    ...podEnv(),
+    HOME: home,
+    TMPDIR: tmp,
+    PORT: String(port),
+    CGNN_PROBE_PORT: String(probePort),
+  };
   const child = spawn(process.execPath, ["--import", "tsx", "src/service/server.ts"], {
     env: { ...env, CGNN_MODELS_DIR: fixture.dir, HOST: "127.0.0.1" },
     stdio: "ignore",

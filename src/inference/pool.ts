@@ -221,14 +221,18 @@ export class WorkerPool implements ImageInferenceEngine {
     }
   }
 
-  /** Jobs from the queue head while their images fit in maxBatch (at least one). */
+  /**
+   * Jobs from the queue head while their images fit in this worker's share of the queue (at least
+   * one job): the queued images split evenly between the live workers, at most maxBatch. Taking all
+   * that is queued left the other worker(s) the requests arriving one at a time, run as batches of
+   * one at the worst cost per image, while one batch of ~60 held its requests for the whole run.
+   */
   private takeBatch(): Job[] {
+    const live = this.slots.filter((s) => s.worker).length;
+    const share = Math.min(this.settings.maxBatch, Math.ceil(this.queued / Math.max(live, 1)));
     const taken: Job[] = [];
     let rows = 0;
-    while (
-      this.queue.length > 0 &&
-      (taken.length === 0 || rows + this.queue[0].n <= this.settings.maxBatch)
-    ) {
+    while (this.queue.length > 0 && (taken.length === 0 || rows + this.queue[0].n <= share)) {
       const next = this.queue.shift()!;
       taken.push(next);
       rows += next.n;

@@ -1,5 +1,7 @@
 // The express application, in order: request metrics and id, the access log (probes skipped), security headers,
-// CORS, API keys, then the probes and /metrics (before the rest), rate limits, the routes, 404s and the errors.
+// CORS, API keys, then the probes and /metrics (before the rest), rate limits, the routes, 404s and the errors;
+// plain probe requests are answered before all of it (probe-fast-path.ts).
+import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Config } from "../config.js";
 import { CLIENT_CLOSED_STATUS, clientClosed, notFound, toHttpError } from "./errors.js";
@@ -11,6 +13,7 @@ import { cors } from "./middleware/cors.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { idOf, requestId } from "./middleware/request-id.js";
 import { securityHeaders } from "./middleware/security-headers.js";
+import { fastProbes } from "./probe-fast-path.js";
 import { classifyRouter } from "./routes/classify.js";
 import { explainRouter } from "./routes/explain.js";
 import { healthRouter, PROBE_PATHS } from "./routes/health.js";
@@ -121,5 +124,27 @@ export function createApp({ config, state, metrics, log }: AppDeps): express.Exp
     res.set(error.headers);
     res.status(error.status).json(body);
   });
+  answerProbesFirst(
+    app,
+    fastProbes({ config, state, metrics, log, keysRequired: apiKeys.length > 0 }),
+  );
   return app;
+}
+
+type Handle = (req: IncomingMessage, res: ServerResponse, callback?: unknown) => void;
+
+/**
+ * The app is the server's request listener, and calls its own `handle` for every request: wrapped
+ * here, a plain probe is answered before Express builds its request and runs the middleware, so
+ * that probes stay cheap when /classify saturates the event loop (issue 15).
+ */
+function answerProbesFirst(
+  app: express.Express,
+  probe: (req: IncomingMessage, res: ServerResponse) => boolean,
+): void {
+  const target = app as unknown as { handle: Handle };
+  const handle = target.handle.bind(app);
+  target.handle = (req, res, callback) => {
+    if (!probe(req, res)) handle(req, res, callback);
+  };
 }

@@ -14,6 +14,7 @@ import { createApp } from "./app.js";
 import { ConnectionDrainer } from "./drain.js";
 import { createLogger, jsonLogger, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
+import { type ProbeListener, startProbeListener } from "./probe-listener.js";
 import { Reloader } from "./reload.js";
 import { ServingState } from "./state.js";
 
@@ -38,6 +39,8 @@ export interface RunningService {
   state: ServingState;
   reloader: Reloader;
   metrics: Metrics;
+  /** The --probe-port listener's port (the one picked when 0 was asked for), if one runs. */
+  probePort?: number;
   /** Resolves once the first load attempt has finished (true when models are serving). */
   loaded: Promise<boolean>;
   /**
@@ -66,9 +69,19 @@ export async function startService(
     server.once("listening", resolve);
     server.once("error", reject);
   });
+  let probes: ProbeListener | undefined;
+  if (config.probePort !== undefined) {
+    try {
+      probes = await startProbeListener({ ...config, probePort: config.probePort }, state);
+    } catch (error) {
+      server.close();
+      throw error;
+    }
+  }
   const address = server.address();
   log("listening", {
     address: typeof address === "object" ? address : String(address),
+    ...(probes ? { probePort: probes.port } : {}),
     modelsDir: config.modelsDir,
   });
   const loaded = reloader.reload("start", true);
@@ -76,6 +89,7 @@ export async function startService(
   let closing: Promise<void> | undefined;
   const drain = async () => {
     state.beginShutdown();
+    probes?.publish();
     drainer.begin();
     const deadline = setTimeout(() => {
       log("shutdown_closing_connections", {
@@ -96,12 +110,13 @@ export async function startService(
       clearTimeout(deadline);
     }
     await state.close();
+    await probes?.close();
   };
   const close = () => {
     closing ??= drain();
     return closing;
   };
-  return { server, state, reloader, metrics, loaded, close };
+  return { server, state, reloader, metrics, probePort: probes?.port, loaded, close };
 }
 
 async function main(): Promise<void> {

@@ -5,8 +5,9 @@ import type { NextFunction, Request, Response } from "express";
 /** Nothing loads from an API response, and nothing frames it. */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
-export function securityHeaders(options: { crossOrigin: boolean }) {
-  const headers: Record<string, string> = {
+/** The headers, by name as sent. */
+export function securityHeaderValues(options: { crossOrigin: boolean }): Record<string, string> {
+  return {
     "Content-Security-Policy": API_CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -18,6 +19,10 @@ export function securityHeaders(options: { crossOrigin: boolean }) {
     "X-DNS-Prefetch-Control": "off",
     "X-Permitted-Cross-Domain-Policies": "none",
   };
+}
+
+export function securityHeaders(options: { crossOrigin: boolean }) {
+  const headers = securityHeaderValues(options);
   return (_req: Request, res: Response, next: NextFunction) => {
     res.set(headers);
     next();
