@@ -9,6 +9,7 @@ import { initWeights } from "../src/nn/weights.js";
 import { makeBatch } from "../src/train/batches.js";
 import { batchNormSites, updateMovingStats } from "../src/train/moving-stats.js";
 import { Optimizer } from "../src/train/optimizer.js";
+import { CONV_WEIGHT_GRADS } from "../src/train/ort/conv-kernel-grad.js";
 import {
   type OrtEngineOptions,
   OrtGradients,
@@ -33,7 +34,7 @@ const FLAGS = {
   steps: int("timed steps (after one warm-up step)", { default: 5, min: 1 }),
   profile: boolean("also profile session.run with onnxruntime's profiler"),
   "conv-weight-grad": choice(
-    ["im2col", "views", "conv"] as const,
+    CONV_WEIGHT_GRADS,
     "how conv kernel gradients are built (default: the engine's)",
   ),
   top: int("slowest nodes listed with --profile", { default: 15, min: 1 }),
@@ -179,12 +180,14 @@ runScript("bench/train-ort-step", async () => {
       const order = epochOrder(source.data.count, 1, 0);
       const phases = { batchMs: 0, optimizerMs: 0, movingStatsMs: 0 };
       let wall = 0;
+      let cpu = process.cpuUsage();
       for (let step = 0; step <= v.steps; step++) {
         if (step === 1) {
           // Step 0 warms the session up; the rest are timed.
           Object.assign(timing, { feedsMs: 0, runMs: 0, outputsMs: 0 });
           Object.assign(phases, { batchMs: 0, optimizerMs: 0, movingStatsMs: 0 });
           wall = 0;
+          cpu = process.cpuUsage();
         }
         const t0 = performance.now();
         const batch = makeBatch(source, order, 0, step);
@@ -200,6 +203,7 @@ runScript("bench/train-ort-step", async () => {
         phases.movingStatsMs += t4 - t3;
         wall += t4 - t0;
       }
+      const used = process.cpuUsage(cpu);
       await engine.close();
       const per = (ms: number) => +(ms / v.steps).toFixed(2);
       const line = {
@@ -211,6 +215,8 @@ runScript("bench/train-ort-step", async () => {
         steps: v.steps,
         imagesPerSec: +((v.batch * v.steps * 1000) / wall).toFixed(1),
         msPerStep: per(wall),
+        // CPU time of the whole process: on the shared box, less sensitive to the load than wall time.
+        cpuMsPerStep: per((used.user + used.system) / 1000),
         batchMs: per(phases.batchMs),
         feedsMs: per(timing.feedsMs),
         runMs: per(timing.runMs),

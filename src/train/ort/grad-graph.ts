@@ -8,13 +8,13 @@ import { GraphBuilder } from "../../onnx/graph-builder.js";
 import { encodeModel } from "../../onnx/proto.js";
 import type { HeadForm, TrainHead } from "../losses.js";
 import { cg } from "./cg-grads.js";
+import type { ConvWeightGrad } from "./conv-kernel-grad.js";
 import { type GradContext, type LayerResult, sumAll, type Value } from "./grad-context.js";
 import { emitHead, headParams } from "./head-grads.js";
 import { instanceNorm } from "./instance-norm.js";
 import {
   avgPool,
   batchNorm,
-  type ConvWeightGrad,
   conv2d,
   dense,
   flatten,

@@ -12,6 +12,7 @@ import {
   windowGeometry,
 } from "../../nn/spec.js";
 import { windowSlices } from "../../onnx/window-slices.js";
+import { type ConvWeightGrad, convKernelGrad } from "./conv-kernel-grad.js";
 import {
   type GradContext,
   type LayerResult,
@@ -20,13 +21,6 @@ import {
   transpose,
   type Value,
 } from "./grad-context.js";
-
-/**
- * How a convolution's kernel gradient is built: im2col (the k·k NHWC views concatenated, one
- * Gemm over all pixels), views (one Gemm per view, no concatenation) or conv (one Conv of the
- * batch-transposed input with the batch-transposed output gradient).
- */
-export type ConvWeightGrad = "im2col" | "views" | "conv";
 
 export interface LayerOptions {
   convWeightGrad: ConvWeightGrad;
@@ -95,37 +89,15 @@ export function conv2d(
   const attrs = { kernel_shape: [k, k], strides: [s, s], dilations: [d, d], pads };
   const y = g.op("Conv", inputs, attrs, `${path}.out`);
 
-  const weightGrad = (dy: string): string => {
-    if (options.convWeightGrad === "conv") {
-      const xt = transpose(ctx, x.name, [1, 0, 2, 3], "conv_xt");
-      const dyt = transpose(ctx, dy, [1, 0, 2, 3], "conv_dyt");
-      const full = g.op(
-        "Conv",
-        [xt, dyt],
-        { kernel_shape: [oh, ow], strides: [d, d], dilations: [s, s], pads },
-        "conv_dw_full",
-      );
-      const cropped = g.op("Slice", [
-        full,
-        g.int64("starts", [0, 0]),
-        g.int64("ends", [k, k]),
-        g.int64("axes", [2, 3]),
-      ]);
-      return transpose(ctx, cropped, [2, 3, 0, 1], `${path}.dkernel`);
-    }
-    const views = windowViews(ctx, toNhwc(ctx, x.name), k, s, d, pads, [oh, ow]).map((v) =>
-      reshape(ctx, v, [-1, cin], "col"),
+  const weightGrad = (dy: string): string =>
+    convKernelGrad(
+      ctx,
+      options.convWeightGrad,
+      x.name,
+      dy,
+      { k, s, d, pads, oh, ow, h, w, cin, f },
+      `${path}.dkernel`,
     );
-    const dyRows = reshape(ctx, toNhwc(ctx, dy), [-1, f], "dy_rows");
-    if (options.convWeightGrad === "views") {
-      const parts = views.map((v) => g.op("Gemm", [v, dyRows], { transA: 1 }, "conv_dw_part"));
-      const stacked = parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 0 });
-      return reshape(ctx, stacked, [k, k, cin, f], `${path}.dkernel`);
-    }
-    const cols = views.length === 1 ? views[0] : g.op("Concat", views, { axis: 1 }, "cols");
-    const dw = g.op("Gemm", [cols, dyRows], { transA: 1 }, "conv_dw");
-    return reshape(ctx, dw, [k, k, cin, f], `${path}.dkernel`);
-  };
 
   const inputGrad = (dy: string): string => {
     const reach = (k - 1) * d;
