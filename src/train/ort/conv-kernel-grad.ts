@@ -1,5 +1,5 @@
 // A convolution's kernel gradient dL/dW (spec layout [k, k, Cin, F]) as ONNX ops, in the forms
-// that bench/train-ort-step.ts compares: which one is fastest depends on the layer's shape.
+// that bench/train-ort-step.ts compares (docs/RESULTS.md has the figures).
 import type { WindowGeometry } from "../../nn/spec.js";
 import { windowSlices } from "../../onnx/window-slices.js";
 import { type GradContext, reshape, transpose } from "./grad-context.js";
@@ -8,16 +8,11 @@ import { type GradContext, reshape, transpose } from "./grad-context.js";
  * im2col: the k·k NHWC views concatenated, one Gemm over all pixels; views: one Gemm per view,
  * no concatenation; conv: one Conv of the batch-transposed input with the batch-transposed
  * output gradient; cnhw: im2col on the channel-major [C, N, H, W] input (each view a block of
- * rows, one contiguous Concat, one Gemm); shifted: cnhw where each stride-1 view is one
- * contiguous slice of the flattened padded input (the output gradient padded to the input's
- * grid with zeros), so no strided copies at the price of a longer Gemm; auto: shifted where
- * that grid is at most 35% larger than the output, cnhw elsewhere.
+ * rows, one contiguous Concat, one Gemm); cnhw-views: cnhw with one Gemm per view and no
+ * Concat of the views (the training step's default: fastest on ResNet18-w16).
  */
-export type ConvWeightGrad = "im2col" | "views" | "conv" | "cnhw" | "shifted" | "auto";
-export const CONV_WEIGHT_GRADS = ["im2col", "views", "conv", "cnhw", "shifted", "auto"] as const;
-
-/** How much larger the padded input grid may be than the output for "auto" to pick shifted. */
-const SHIFTED_GRID_LIMIT = 1.35;
+export type ConvWeightGrad = (typeof CONV_WEIGHT_GRADS)[number];
+export const CONV_WEIGHT_GRADS = ["im2col", "views", "conv", "cnhw", "cnhw-views"] as const;
 
 export interface ConvGradShape extends WindowGeometry {
   /** Input [H, W, Cin] and output filters. */
@@ -36,21 +31,12 @@ export function convKernelGrad(
   geometry: ConvGradShape,
   out: string,
 ): string {
-  const { s, pads, oh, ow, h, w } = geometry;
-  const [top, left, bottom, right] = pads;
-  const grid = (h + top + bottom) * (w + left + right);
-  const shiftedFits = s === 1 && grid <= SHIFTED_GRID_LIMIT * oh * ow;
   switch (form) {
     case "conv":
       return byConv(ctx, x, dy, geometry, out);
     case "cnhw":
-      return channelMajor(ctx, x, dy, geometry, out);
-    case "shifted":
-      return s === 1 ? shifted(ctx, x, dy, geometry, out) : channelMajor(ctx, x, dy, geometry, out);
-    case "auto":
-      return shiftedFits
-        ? shifted(ctx, x, dy, geometry, out)
-        : channelMajor(ctx, x, dy, geometry, out);
+    case "cnhw-views":
+      return channelMajor(ctx, x, dy, geometry, out, form === "cnhw-views");
     default:
       return pixelRows(ctx, form, x, dy, geometry, out);
   }
@@ -98,53 +84,20 @@ function channelMajor(
   dy: string,
   geo: ConvGradShape,
   out: string,
+  perView = false,
 ): string {
-  const { k, s, pads, f } = geo;
+  const { k, s, pads, f, cin } = geo;
   const xt = transpose(ctx, x, [1, 0, 2, 3], "conv_xt");
   const whole = k === 1 && s === 1 && pads.every((p) => p === 0);
   const views = whole ? [xt] : windowSlices(ctx.g, xt, geo, "NCHW", "");
   const dyRows = reshape(ctx, transpose(ctx, dy, [1, 0, 2, 3], "conv_dyt"), [f, -1], "dy_rows");
-  return columnsGemm(ctx, views, dyRows, geo, out);
-}
-
-/**
- * Stride 1: on the padded grid [Hp, Wp] flattened with the batch, view (ky, kx) starts
- * ky·d·Wp + kx·d further on; positions past the output's rows and columns read neighbours,
- * and the zero-padded output gradient cancels them.
- */
-function shifted(ctx: GradContext, x: string, dy: string, geo: ConvGradShape, out: string): string {
+  if (!perView || views.length === 1) return columnsGemm(ctx, views, dyRows, geo, out);
   const { g } = ctx;
-  const { k, d, pads, oh, ow, h, w, cin, f } = geo;
-  const [top, left, bottom, right] = pads;
-  const hp = h + top + bottom;
-  const wp = w + left + right;
-  const reach = (k - 1) * d;
-  const xt = transpose(ctx, x, [1, 0, 2, 3], "conv_xt");
-  const padded = pads.some((p) => p > 0)
-    ? g.op("Pad", [xt, g.int64("pads", [0, 0, top, left, 0, 0, bottom, right])], {}, "pad")
-    : xt;
-  const flat = reshape(ctx, padded, [cin, -1], "flat");
-  const tail = reach * wp + reach;
-  const long = tail > 0 ? g.op("Pad", [flat, g.int64("pads", [0, 0, 0, tail])], {}, "pad") : flat;
-  // Each view is the flat length long: its end counts back from the padded end (the last
-  // view runs to it).
-  const views: string[] = [];
-  for (let ky = 0; ky < k; ky++) {
-    for (let kx = 0; kx < k; kx++) {
-      const start = ky * d * wp + kx * d;
-      const end = start < tail ? start - tail : Number.MAX_SAFE_INTEGER;
-      const range = [g.int64("starts", [start]), g.int64("ends", [end]), g.int64("axes", [1])];
-      views.push(g.op("Slice", [long, ...range], {}, "view"));
-    }
-  }
-  const dyt = transpose(ctx, dy, [1, 0, 2, 3], "conv_dyt");
-  const grown = g.op(
-    "Pad",
-    [dyt, g.int64("pads", [0, 0, 0, 0, 0, 0, hp - oh, wp - ow])],
-    {},
-    "dy_grid",
+  const parts = views.map((v) =>
+    g.op("Gemm", [dyRows, reshape(ctx, v, [cin, -1], "view_rows")], { transB: 1 }, "conv_dw"),
   );
-  return columnsGemm(ctx, views, reshape(ctx, grown, [f, -1], "dy_rows"), geo, out);
+  const dw = g.op("Concat", parts, { axis: 1 }, "dw_parts");
+  return transpose(ctx, reshape(ctx, dw, [f, k, k, cin]), [1, 2, 3, 0], out);
 }
 
 /** The NHWC forms: im2col (one Gemm over the concatenated views) or views (one Gemm each). */

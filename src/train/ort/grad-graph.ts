@@ -246,7 +246,8 @@ export function buildGradGraph(
       };
     },
   };
-  const layerOptions: LayerOptions = { convWeightGrad: options.convWeightGrad ?? "im2col" };
+  // cnhw-views: 0.8× im2col's step time on ResNet18-w16 (docs/RESULTS.md, issue 13).
+  const layerOptions: LayerOptions = { convWeightGrad: options.convWeightGrad ?? "cnhw-views" };
   const [h, w, c] = spec.input;
   result.images = g.input("images", ["N", h, w, c]);
   result.labels = g.input("labels", ["N", classes]);
