@@ -154,8 +154,10 @@ export function conv2d(
 }
 
 /**
- * Training-mode batch norm with the batch's mean and (biased) variance, as tf.moments gives;
- * dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)) carries the gradient through both statistics.
+ * Training-mode batch norm with the batch's mean and (biased) variance, as tf.moments gives,
+ * in as few full-size ops as the algebra allows: with a = γ·invstd per channel,
+ * y = (x − μ)·a + β, dγ = invstd·Σ dy·(x − μ), dβ = Σ dy and
+ * dx = a·dy − a·mean(dy) − a·invstd²·mean(dy·(x − μ))·(x − μ) (both statistics carried).
  */
 export function batchNorm(
   ctx: GradContext,
@@ -181,20 +183,32 @@ export function batchNorm(
     "bn_var",
   );
   const invstd = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, eps])])], {}, "invstd");
-  const xhat = g.op("Mul", [centred, invstd], {}, "bn_xhat");
-  const y = g.op("Add", [g.op("Mul", [xhat, gamma]), beta], {}, `${path}.out`);
+  const scale = g.op("Mul", [gamma, invstd], {}, "bn_scale");
+  const y = g.op("Add", [g.op("Mul", [centred, scale], {}, "bn_scaled"), beta], {}, `${path}.out`);
   ctx.batchStats(path, reshape(ctx, mean, [c]), reshape(ctx, variance, [c]));
   return {
     out: { name: y, shape: x.shape },
     backward: (dy) => {
-      const dyXhat = g.op("Mul", [dy, xhat], {}, "bn_dyxhat");
-      ctx.grad(`${path}.beta`, reduceSum(ctx, dy, axes));
-      ctx.grad(`${path}.gamma`, reduceSum(ctx, dyXhat, axes));
+      const sumDy = reduceSum(ctx, dy, axes, 1);
+      const sumDyCentred = reduceSum(ctx, g.op("Mul", [dy, centred], {}, "bn_dyc"), axes, 1);
+      ctx.grad(`${path}.beta`, reshape(ctx, sumDy, [c]));
+      ctx.grad(`${path}.gamma`, reshape(ctx, g.op("Mul", [sumDyCentred, invstd]), [c]));
       if (!needDx) return undefined;
-      const meanDy = g.op("ReduceMean", [dy], { axes, keepdims: 1 }, "bn_mdy");
-      const meanDyXhat = g.op("ReduceMean", [dyXhat], { axes, keepdims: 1 }, "bn_mdyx");
-      const inner = g.op("Sub", [g.op("Sub", [dy, meanDy]), g.op("Mul", [xhat, meanDyXhat])]);
-      return g.op("Mul", [inner, g.op("Mul", [gamma, invstd])], {}, "bn_dx");
+      // 1 / (values per channel): the batch size is only known when the graph runs.
+      const perChannel = g.op("Div", [
+        g.float("bn_c", [], Float32Array.of(c)),
+        g.op("Cast", [g.op("Size", [dy])], { to: 1 }),
+      ]);
+      const shift = g.op("Neg", [g.op("Mul", [g.op("Mul", [sumDy, perChannel]), scale])]);
+      const slope = g.op("Neg", [
+        g.op("Mul", [
+          g.op("Mul", [sumDyCentred, perChannel]),
+          g.op("Mul", [scale, g.op("Mul", [invstd, invstd])]),
+        ]),
+      ]);
+      const scaledDy = g.op("Mul", [dy, scale], {}, "bn_scaled_dy");
+      const along = g.op("Mul", [centred, slope], {}, "bn_along");
+      return g.op("Sum", [scaledDy, along, shift], {}, "bn_dx");
     },
   };
 }
