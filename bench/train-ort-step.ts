@@ -37,6 +37,11 @@ const FLAGS = {
     CONV_WEIGHT_GRADS,
     "how conv kernel gradients are built (default: the engine's)",
   ),
+  optimization: choice(
+    ["basic", "extended", "all"] as const,
+    "graph optimisation level (default all)",
+  ),
+  "no-arena": boolean("turn onnxruntime's CPU memory arena off"),
   top: int("slowest nodes listed with --profile", { default: 15, min: 1 }),
 };
 
@@ -167,7 +172,15 @@ runScript("bench/train-ort-step", async () => {
     };
     for (const threads of v.threads) {
       const timing: OrtStepTiming = { feedsMs: 0, runMs: 0, outputsMs: 0 };
-      const options: OrtEngineOptions = { threads, convWeightGrad: v["conv-weight-grad"] };
+      const session = {
+        ...(v.optimization ? { graphOptimizationLevel: v.optimization } : {}),
+        ...(v["no-arena"] ? { enableCpuMemArena: false } : {}),
+      };
+      const options: OrtEngineOptions = {
+        threads,
+        convWeightGrad: v["conv-weight-grad"],
+        session,
+      };
       const engine = await OrtGradients.create(model, { ...options, timing });
       const weights = initWeights(spec, 1);
       const optimizer = new Optimizer({ kind: "adam", momentum: 0, weightDecay: 0 });
@@ -210,6 +223,7 @@ runScript("bench/train-ort-step", async () => {
         bench: "train-ort-step",
         model: name,
         threads,
+        ...session,
         ...(options.convWeightGrad ? { convWeightGrad: options.convWeightGrad } : {}),
         batch: v.batch,
         steps: v.steps,

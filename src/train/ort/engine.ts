@@ -21,6 +21,8 @@ export interface OrtEngineOptions extends GradGraphOptions {
    * 2-core machine, 2 spinning threads trained mnist7 at about 0.65× the speed of 2 idle ones.
    */
   spin?: boolean;
+  /** Session options over the defaults below (bench/train-ort-step.ts compares them). */
+  session?: ort.InferenceSession.SessionOptions;
   /** Accumulates where compute() spends its time (bench/train-ort-step.ts reads it). */
   timing?: OrtStepTiming;
 }
@@ -34,7 +36,7 @@ export interface OrtStepTiming {
 
 /** The session options of the training step (the step profiler opens its session with these too). */
 export function trainingSessionOptions(
-  options: Pick<OrtEngineOptions, "threads" | "spin">,
+  options: Pick<OrtEngineOptions, "threads" | "spin" | "session">,
 ): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: Math.max(1, options.threads ?? 1),
@@ -42,6 +44,7 @@ export function trainingSessionOptions(
     executionMode: "sequential",
     graphOptimizationLevel: "all",
     ...(options.spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
+    ...options.session,
   };
 }
 
