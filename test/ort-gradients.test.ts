@@ -159,7 +159,7 @@ test("ORT gradients match tfjs through instance norm (plain and affine) and the 
 });
 
 test("ORT gradients match tfjs with each conv kernel-gradient form (strided, dilated, padded, 1×1)", async () => {
-  for (const convWeightGrad of ["im2col", "views", "cnhw", "cnhw-views"] as const) {
+  for (const convWeightGrad of ["im2col", "views", "cnhw", "cnhw-views", "auto"] as const) {
     await compare(mixed, 5, 11, { convWeightGrad });
     await compare(resnetLike, 5, 13, { convWeightGrad });
     await compare(convNet, 4, 19, { convWeightGrad });

@@ -246,8 +246,8 @@ export function buildGradGraph(
       };
     },
   };
-  // cnhw-views: 0.8× im2col's step time on ResNet18-w16 (docs/RESULTS.md, issue 13).
-  const layerOptions: LayerOptions = { convWeightGrad: options.convWeightGrad ?? "cnhw-views" };
+  // auto: about 0.75× im2col's step time on ResNet18-w16 (docs/RESULTS.md, issue 13).
+  const layerOptions: LayerOptions = { convWeightGrad: options.convWeightGrad ?? "auto" };
   const [h, w, c] = spec.input;
   result.images = g.input("images", ["N", h, w, c]);
   result.labels = g.input("labels", ["N", classes]);
