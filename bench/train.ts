@@ -1,7 +1,6 @@
 // Training throughput: one JSON line per (model, backend, workers, batch) case with images/s
 // and GFLOP/s (forward + both gradients counted analytically from the spec).
 // tfjs cases run --workers worker threads; ort cases one session with --threads intra-op threads.
-import type { Dataset } from "../src/data/dataset.js";
 import { BACKENDS, initBackend } from "../src/nn/backend.js";
 import { setStockGradients } from "../src/nn/kernels/register.js";
 import {
@@ -16,47 +15,8 @@ import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import { train } from "../src/train/trainer.js";
 import { runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, readFlags } from "../src/util/flags.js";
-import { rng } from "../src/util/random.js";
-
-type SpecFactory = () => Promise<ModelSpec>;
-
-/** A 28×28 MNIST ResNet with a 10-class linear head on the embedding, as train-embedder's cross-entropy head trains. */
-async function resnetWithLinearHead(depth: 18 | 50, width: number): Promise<ModelSpec> {
-  const embedder = (await import("../src/nn/resnet.js")).resnetSpec({
-    depth,
-    width,
-    input: [28, 28, 1],
-    mean: [0.1307],
-    std: [0.3081],
-  });
-  return {
-    ...embedder,
-    output: "logits",
-    layers: [...embedder.layers, { kind: "dense", units: 10 }],
-  };
-}
-
-/** Benchmark models by name; add entries here (TaylorNet/ResNet specs are imported lazily). */
-export const MODELS: Record<string, SpecFactory> = {
-  conv64: async () => ({
-    name: "conv64",
-    input: [28, 28, 64],
-    output: "logits",
-    layers: [
-      { kind: "conv2d", filters: 64, kernel: 3, padding: "same" },
-      { kind: "relu" },
-      { kind: "conv2d", filters: 64, kernel: 3, padding: "same" },
-      { kind: "relu" },
-      { kind: "globalAvgPool" },
-      { kind: "dense", units: 10 },
-    ],
-  }),
-  mnist7: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist7"),
-  mnist28: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist28"),
-  "resnet18-w16": () => resnetWithLinearHead(18, 16),
-  "resnet50-w8": () => resnetWithLinearHead(50, 8),
-  "resnet50-w16": () => resnetWithLinearHead(50, 16),
-};
+import { MODELS } from "./models.js";
+import { syntheticData } from "./synthetic-data.js";
 
 /** Forward multiply-adds ×2 of the weighted layers, per image, in list order. */
 function layerFlops(layers: LayerSpec[], input: Shape): number[] {
@@ -84,15 +44,6 @@ function layerFlops(layers: LayerSpec[], input: Shape): number[] {
 export function trainingFlopsPerImage(spec: ModelSpec): number {
   const f = layerFlops(spec.layers, spec.input);
   return f.reduce((s, x, i) => s + (i === 0 ? 2 * x : 3 * x), 0);
-}
-
-function synthetic(spec: ModelSpec, count: number): Dataset {
-  const [height, width, channels] = spec.input;
-  const random = rng(1);
-  const images = Float32Array.from({ length: count * height * width * channels }, random);
-  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
-  const classes = Array.from({ length: 10 }, (_, i) => String(i));
-  return { name: "synthetic", images, labels, count, height, width, channels, classes };
 }
 
 const FLAGS = {
@@ -129,7 +80,7 @@ runScript("bench/train", async () => {
   const active = await initBackend(v.backend);
   for (const name of names) {
     const spec = await MODELS[name]();
-    const data = synthetic(spec, batch * steps);
+    const data = syntheticData(spec, batch * steps);
     const flops = trainingFlopsPerImage(spec);
     const cases: { engine: EngineKind; workers: number; stock: boolean }[] = [];
     for (const engine of engines) {

@@ -11,7 +11,7 @@ import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
 import { resolveEngine } from "../src/train/create-engine.js";
-import { OrtGradients } from "../src/train/ort/engine.js";
+import { type OrtEngineOptions, OrtGradients } from "../src/train/ort/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import { computeGradients, type StepModel } from "../src/train/step.js";
 import type { TrainConfig } from "../src/train/train-config.js";
@@ -69,6 +69,21 @@ const resnetLike: ModelSpec = {
   ],
 };
 
+/** Plain convs: dilated and padded, unpadded, 1×1, with and without bias. */
+const convNet: ModelSpec = {
+  name: "conv-net",
+  input: [9, 8, 2],
+  output: "logits",
+  layers: [
+    { kind: "conv2d", filters: 3, kernel: 3, dilation: 2, padding: 2 },
+    { kind: "relu" },
+    { kind: "conv2d", filters: 4, kernel: 2, bias: false },
+    { kind: "conv2d", filters: 3, kernel: 1 },
+    { kind: "flatten" },
+    { kind: "dense", units: 4 },
+  ],
+};
+
 /** The distillation ConvNet's blocks (instance norm, plain and affine) under a dense head. */
 const instanceNet: ModelSpec = {
   name: "instance-net",
@@ -89,7 +104,12 @@ const instanceNet: ModelSpec = {
   ],
 };
 
-async function compare(spec: ModelSpec, classes: number, seed: number) {
+async function compare(
+  spec: ModelSpec,
+  classes: number,
+  seed: number,
+  options: OrtEngineOptions = {},
+) {
   const trainable = modelParams(spec)
     .filter((p) => p.trainable)
     .map((p) => p.name);
@@ -97,7 +117,7 @@ async function compare(spec: ModelSpec, classes: number, seed: number) {
   const weights = weightsFor(spec, seed);
   const batch = batchFor(spec, 8, classes, seed + 7);
   const expected = computeGradients(model, weights, batch);
-  const engine = await OrtGradients.create(model, { threads: 1 });
+  const engine = await OrtGradients.create(model, { threads: 1, ...options });
   try {
     const actual = await engine.compute(weights, batch);
     assertClose(Float32Array.of(actual.loss), Float32Array.of(expected.loss), "loss");
@@ -136,6 +156,14 @@ test("ORT gradients match tfjs on relu, residual blocks and average pools", asyn
 
 test("ORT gradients match tfjs through instance norm (plain and affine) and the ConvNet's pools", async () => {
   await compare(instanceNet, 5, 17);
+});
+
+test("ORT gradients match tfjs with each conv kernel-gradient form (strided, dilated, padded, 1×1)", async () => {
+  for (const convWeightGrad of ["im2col", "views", "cnhw", "cnhw-views", "auto"] as const) {
+    await compare(mixed, 5, 11, { convWeightGrad });
+    await compare(resnetLike, 5, 13, { convWeightGrad });
+    await compare(convNet, 4, 19, { convWeightGrad });
+  }
 });
 
 test("ORT gradients match tfjs with the Conv-based kernel gradient", async () => {

@@ -21,6 +21,31 @@ export interface OrtEngineOptions extends GradGraphOptions {
    * 2-core machine, 2 spinning threads trained mnist7 at about 0.65× the speed of 2 idle ones.
    */
   spin?: boolean;
+  /** Session options over the defaults below (bench/train-ort-step.ts compares them). */
+  session?: ort.InferenceSession.SessionOptions;
+  /** Accumulates where compute() spends its time (bench/train-ort-step.ts reads it). */
+  timing?: OrtStepTiming;
+}
+
+/** Milliseconds summed over compute() calls: building the feeds, session.run, reading the outputs. */
+export interface OrtStepTiming {
+  feedsMs: number;
+  runMs: number;
+  outputsMs: number;
+}
+
+/** The session options of the training step (the step profiler opens its session with these too). */
+export function trainingSessionOptions(
+  options: Pick<OrtEngineOptions, "threads" | "spin" | "session">,
+): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: Math.max(1, options.threads ?? 1),
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    ...(options.spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
+    ...options.session,
+  };
 }
 
 function floatData(tensor: ort.Tensor | undefined, what: string): Float32Array {
@@ -35,6 +60,7 @@ export class OrtGradients implements GradientEngine {
     private readonly graph: GradGraph,
     private readonly session: ort.InferenceSession,
     readonly workers: number,
+    private readonly timing?: OrtStepTiming,
   ) {}
 
   static async create(model: StepModel, options: OrtEngineOptions = {}): Promise<OrtGradients> {
@@ -46,19 +72,14 @@ export class OrtGradients implements GradientEngine {
       head: model.head?.form,
     });
     const threads = Math.max(1, options.threads ?? 1);
-    const session = await ort.InferenceSession.create(graph.bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-      ...(options.spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
-    });
-    return new OrtGradients(model, graph, session, threads);
+    const session = await ort.InferenceSession.create(graph.bytes, trainingSessionOptions(options));
+    return new OrtGradients(model, graph, session, threads, options.timing);
   }
 
   async compute(weights: Weights, batch: Batch): Promise<StepResult> {
     const { spec, classes } = this.model;
     const n = batch.count;
+    const t0 = performance.now();
     const oneHot = new Float32Array(n * classes);
     for (let i = 0; i < n; i++) oneHot[i * classes + batch.labels[i]] = 1;
     const feeds: Record<string, ort.Tensor> = {
@@ -70,7 +91,9 @@ export class OrtGradients implements GradientEngine {
       if (!w) throw new Error(`ORT training: missing weight ${name}`);
       feeds[input] = new ort.Tensor("float32", w.data, shape);
     }
+    const t1 = performance.now();
     const out = await this.session.run(feeds);
+    const t2 = performance.now();
     const logits = floatData(out[this.graph.logits], "logits");
     let correct = 0;
     for (let i = 0; i < n; i++) {
@@ -91,13 +114,13 @@ export class OrtGradients implements GradientEngine {
         variance: floatData(out[s.variance], `${path} variance`),
       };
     }
-    return {
-      loss: floatData(out[this.graph.loss], "loss")[0],
-      correct,
-      count: n,
-      grads,
-      batchStats,
-    };
+    const loss = floatData(out[this.graph.loss], "loss")[0];
+    if (this.timing) {
+      this.timing.feedsMs += t1 - t0;
+      this.timing.runMs += t2 - t1;
+      this.timing.outputsMs += performance.now() - t2;
+    }
+    return { loss, correct, count: n, grads, batchStats };
   }
 
   async close(): Promise<void> {

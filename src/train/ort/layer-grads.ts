@@ -12,6 +12,7 @@ import {
   windowGeometry,
 } from "../../nn/spec.js";
 import { windowSlices } from "../../onnx/window-slices.js";
+import { type ConvWeightGrad, convKernelGrad } from "./conv-kernel-grad.js";
 import {
   type GradContext,
   type LayerResult,
@@ -20,13 +21,6 @@ import {
   transpose,
   type Value,
 } from "./grad-context.js";
-
-/**
- * How a convolution's kernel gradient is built: im2col (the k·k NHWC views concatenated, one
- * Gemm over all pixels), views (one Gemm per view, no concatenation) or conv (one Conv of the
- * batch-transposed input with the batch-transposed output gradient).
- */
-export type ConvWeightGrad = "im2col" | "views" | "conv";
 
 export interface LayerOptions {
   convWeightGrad: ConvWeightGrad;
@@ -95,37 +89,15 @@ export function conv2d(
   const attrs = { kernel_shape: [k, k], strides: [s, s], dilations: [d, d], pads };
   const y = g.op("Conv", inputs, attrs, `${path}.out`);
 
-  const weightGrad = (dy: string): string => {
-    if (options.convWeightGrad === "conv") {
-      const xt = transpose(ctx, x.name, [1, 0, 2, 3], "conv_xt");
-      const dyt = transpose(ctx, dy, [1, 0, 2, 3], "conv_dyt");
-      const full = g.op(
-        "Conv",
-        [xt, dyt],
-        { kernel_shape: [oh, ow], strides: [d, d], dilations: [s, s], pads },
-        "conv_dw_full",
-      );
-      const cropped = g.op("Slice", [
-        full,
-        g.int64("starts", [0, 0]),
-        g.int64("ends", [k, k]),
-        g.int64("axes", [2, 3]),
-      ]);
-      return transpose(ctx, cropped, [2, 3, 0, 1], `${path}.dkernel`);
-    }
-    const views = windowViews(ctx, toNhwc(ctx, x.name), k, s, d, pads, [oh, ow]).map((v) =>
-      reshape(ctx, v, [-1, cin], "col"),
+  const weightGrad = (dy: string): string =>
+    convKernelGrad(
+      ctx,
+      options.convWeightGrad,
+      x.name,
+      dy,
+      { k, s, d, pads, oh, ow, h, w, cin, f },
+      `${path}.dkernel`,
     );
-    const dyRows = reshape(ctx, toNhwc(ctx, dy), [-1, f], "dy_rows");
-    if (options.convWeightGrad === "views") {
-      const parts = views.map((v) => g.op("Gemm", [v, dyRows], { transA: 1 }, "conv_dw_part"));
-      const stacked = parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 0 });
-      return reshape(ctx, stacked, [k, k, cin, f], `${path}.dkernel`);
-    }
-    const cols = views.length === 1 ? views[0] : g.op("Concat", views, { axis: 1 }, "cols");
-    const dw = g.op("Gemm", [cols, dyRows], { transA: 1 }, "conv_dw");
-    return reshape(ctx, dw, [k, k, cin, f], `${path}.dkernel`);
-  };
 
   const inputGrad = (dy: string): string => {
     const reach = (k - 1) * d;
@@ -182,8 +154,10 @@ export function conv2d(
 }
 
 /**
- * Training-mode batch norm with the batch's mean and (biased) variance, as tf.moments gives;
- * dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)) carries the gradient through both statistics.
+ * Training-mode batch norm with the batch's mean and (biased) variance, as tf.moments gives,
+ * in as few full-size ops as the algebra allows: with a = γ·invstd per channel,
+ * y = (x − μ)·a + β, dγ = invstd·Σ dy·(x − μ), dβ = Σ dy and
+ * dx = a·dy − a·mean(dy) − a·invstd²·mean(dy·(x − μ))·(x − μ) (both statistics carried).
  */
 export function batchNorm(
   ctx: GradContext,
@@ -209,20 +183,32 @@ export function batchNorm(
     "bn_var",
   );
   const invstd = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, eps])])], {}, "invstd");
-  const xhat = g.op("Mul", [centred, invstd], {}, "bn_xhat");
-  const y = g.op("Add", [g.op("Mul", [xhat, gamma]), beta], {}, `${path}.out`);
+  const scale = g.op("Mul", [gamma, invstd], {}, "bn_scale");
+  const y = g.op("Add", [g.op("Mul", [centred, scale], {}, "bn_scaled"), beta], {}, `${path}.out`);
   ctx.batchStats(path, reshape(ctx, mean, [c]), reshape(ctx, variance, [c]));
   return {
     out: { name: y, shape: x.shape },
     backward: (dy) => {
-      const dyXhat = g.op("Mul", [dy, xhat], {}, "bn_dyxhat");
-      ctx.grad(`${path}.beta`, reduceSum(ctx, dy, axes));
-      ctx.grad(`${path}.gamma`, reduceSum(ctx, dyXhat, axes));
+      const sumDy = reduceSum(ctx, dy, axes, 1);
+      const sumDyCentred = reduceSum(ctx, g.op("Mul", [dy, centred], {}, "bn_dyc"), axes, 1);
+      ctx.grad(`${path}.beta`, reshape(ctx, sumDy, [c]));
+      ctx.grad(`${path}.gamma`, reshape(ctx, g.op("Mul", [sumDyCentred, invstd]), [c]));
       if (!needDx) return undefined;
-      const meanDy = g.op("ReduceMean", [dy], { axes, keepdims: 1 }, "bn_mdy");
-      const meanDyXhat = g.op("ReduceMean", [dyXhat], { axes, keepdims: 1 }, "bn_mdyx");
-      const inner = g.op("Sub", [g.op("Sub", [dy, meanDy]), g.op("Mul", [xhat, meanDyXhat])]);
-      return g.op("Mul", [inner, g.op("Mul", [gamma, invstd])], {}, "bn_dx");
+      // 1 / (values per channel): the batch size is only known when the graph runs.
+      const perChannel = g.op("Div", [
+        g.float("bn_c", [], Float32Array.of(c)),
+        g.op("Cast", [g.op("Size", [dy])], { to: 1 }),
+      ]);
+      const shift = g.op("Neg", [g.op("Mul", [g.op("Mul", [sumDy, perChannel]), scale])]);
+      const slope = g.op("Neg", [
+        g.op("Mul", [
+          g.op("Mul", [sumDyCentred, perChannel]),
+          g.op("Mul", [scale, g.op("Mul", [invstd, invstd])]),
+        ]),
+      ]);
+      const scaledDy = g.op("Mul", [dy, scale], {}, "bn_scaled_dy");
+      const along = g.op("Mul", [centred, slope], {}, "bn_along");
+      return g.op("Sum", [scaledDy, along, shift], {}, "bn_dx");
     },
   };
 }
