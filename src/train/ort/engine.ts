@@ -51,7 +51,12 @@ export class OrtGradients implements GradientEngine {
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
-      ...(options.spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
+      extra: {
+        session: {
+          set_denormal_as_zero: "1",
+          ...(options.spin ? {} : { intra_op: { allow_spinning: "0" } }),
+        },
+      },
     });
     return new OrtGradients(model, graph, session, threads);
   }
