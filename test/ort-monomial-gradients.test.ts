@@ -1,7 +1,8 @@
 // The ORT training graph's `monomials` layer (the direct Taylor model, Eq. 3) against the tfjs
 // reference step: the order-3 model's gradients, and the input gradient through the layer
-// (a dense layer before it trains), each to 1e-4; train() on ORT against the dedicated tfjs
-// trainer, and taylor-direct's engine choice.
+// (a dense layer before it trains), each to 1e-4, also across several forward chunks per
+// degree; no backward through the layer when its input needs none; train() on ORT against the
+// dedicated tfjs trainer, and taylor-direct's engine choice.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,6 +16,8 @@ import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
 import { resolveEngine } from "../src/train/create-engine.js";
 import { OrtGradients } from "../src/train/ort/engine.js";
+import { buildGradGraph } from "../src/train/ort/grad-graph.js";
+import { MONOMIAL_CHUNK } from "../src/train/ort/monomial-grads.js";
 import { computeGradients, type StepModel } from "../src/train/step.js";
 import { train } from "../src/train/trainer.js";
 import { rng } from "../src/util/random.js";
@@ -61,6 +64,43 @@ test("ORT gradients match tfjs through monomials (order 4) to a dense layer befo
     ],
   };
   await compare(spec, 3, 5);
+});
+
+test("ORT gradients match tfjs on order 4 of 5×5 images, several forward chunks per degree", async () => {
+  // 25 variables: 2 925 cubic and 20 475 quartic terms, i.e. 3 and 20 chunks (the last ones short).
+  assert.ok(20475 > 19 * MONOMIAL_CHUNK && 2925 > 2 * MONOMIAL_CHUNK);
+  await compare(taylorDirectSpec(4, [5, 5, 1], { mean: [0.3], std: [0.4] }, 3), 3, 11);
+});
+
+test("ORT gradients match tfjs through chunked monomials (order 4 of 16) to a dense layer before them", async () => {
+  const spec: ModelSpec = {
+    name: "dense-monomials-chunked",
+    input: [2, 2, 2],
+    output: "logits",
+    layers: [
+      { kind: "flatten" },
+      { kind: "dense", units: 16 },
+      { kind: "monomials", order: 4 },
+      { kind: "dense", units: 3 },
+    ],
+  };
+  await compare(spec, 3, 13);
+});
+
+test("the direct model's ORT graph builds no monomials backward (its input needs no gradient)", () => {
+  const direct = taylorDirectSpec(3, [3, 3, 1]);
+  const trainable = modelParams(direct).map((p) => p.name);
+  const bytes = Buffer.from(buildGradGraph(direct, 10, trainable).bytes);
+  assert.equal(bytes.includes("ScatterElements"), false);
+  const throughDense: ModelSpec = {
+    ...direct,
+    layers: [{ kind: "flatten" }, { kind: "dense", units: 4 }, ...direct.layers.slice(2)],
+  };
+  const all = modelParams(throughDense).map((p) => p.name);
+  assert.equal(
+    Buffer.from(buildGradGraph(throughDense, 10, all).bytes).includes("ScatterElements"),
+    true,
+  );
 });
 
 test("auto trains the direct Taylor model on ORT", () => {
