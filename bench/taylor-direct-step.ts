@@ -1,6 +1,6 @@
 // Where one training step of the direct Taylor model (Eq. 3) goes on onnxruntime: real 7×7
 // MNIST batches through the trainer's own pieces (makeBatch, the ORT engine's compute, Adam in
-// JS), timed by phase, with and without the denormal flush, and optionally onnxruntime's
+// JS), timed by phase, with or without the denormal flush, and optionally onnxruntime's
 // per-op-type profile of the step graph: JSON lines.
 import { readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import { OrtGradients } from "../src/train/ort/engine.js";
 import { epochOrder } from "../src/train/seeding.js";
 import type { StepModel } from "../src/train/step.js";
 import { runScript } from "../src/util/cli.js";
-import { boolean, int, list, number, readFlags } from "../src/util/flags.js";
+import { boolean, choice, int, number, readFlags } from "../src/util/flags.js";
 
 const FLAGS = {
   order: int("the highest degree of the monomials", { default: 4, min: 1, max: 4 }),
@@ -24,14 +24,14 @@ const FLAGS = {
   steps: int("timed steps (after 2 warm-up steps)", { default: 20, min: 1 }),
   threads: int("onnxruntime intra-op threads", { default: 1, min: 1 }),
   lr: number("Adam learning rate", { default: 0.001, min: 0 }),
-  flush: list({ kind: "choice", choices: ["on", "off"] as const }, "denormal flush cases", {
-    default: ["on"],
-  }),
+  // One value per process: onnxruntime sets the main thread's denormal mode once, from the
+  // first session the process creates.
+  flush: choice(["on", "off"], "flush denormals to zero", { default: "on" }),
   profile: boolean("also profile the graph with onnxruntime (time per op type)"),
 };
 
 const SCRIPT = {
-  usage: "tsx bench/taylor-direct-step.ts [--order 4] [--steps 20] [--flush on,off] [--profile]",
+  usage: "tsx bench/taylor-direct-step.ts [--order 4] [--steps 20] [--flush on|off] [--profile]",
   summary:
     "One direct-Taylor training step on onnxruntime, by phase: batch, session (ORT run and copies), Adam; --profile adds the graph's time per op type.",
 };
@@ -43,7 +43,7 @@ interface OpTime {
 }
 
 /** Sums onnxruntime's profile (the newest file starting with `prefix`) by op type per step. */
-async function opTimes(prefix: string, steps: number): Promise<OpTime[]> {
+async function opTimes(prefix: string, steps: number): Promise<{ runMs: number; ops: OpTime[] }> {
   const dir = join(prefix, "..");
   const base = prefix.slice(dir.length + 1);
   const file = (await readdir(dir))
@@ -59,7 +59,9 @@ async function opTimes(prefix: string, steps: number): Promise<OpTime[]> {
   }[];
   await rm(join(dir, file));
   const byOp = new Map<string, { us: number; nodes: Set<string> }>();
+  let runUs = 0;
   for (const e of events) {
+    if (e.cat === "Session" && e.name === "model_run") runUs += e.dur;
     if (e.cat !== "Node" || !e.name.endsWith("_kernel_time")) continue;
     const op = e.args?.op_name ?? "?";
     const entry = byOp.get(op) ?? { us: 0, nodes: new Set<string>() };
@@ -67,9 +69,10 @@ async function opTimes(prefix: string, steps: number): Promise<OpTime[]> {
     entry.nodes.add(e.name);
     byOp.set(op, entry);
   }
-  return [...byOp.entries()]
+  const ops = [...byOp.entries()]
     .sort((a, b) => b[1].us - a[1].us)
     .map(([op, e]) => ({ op, msPerStep: +(e.us / 1000 / steps).toFixed(2), nodes: e.nodes.size }));
+  return { runMs: +(runUs / 1000 / steps).toFixed(1), ops };
 }
 
 runScript("bench/taylor-direct-step", async () => {
@@ -135,18 +138,25 @@ runScript("bench/taylor-direct-step", async () => {
     };
   };
 
-  for (const flush of f.flush) {
-    const phases = await measure(flush === "on");
-    const line = { bench: "taylor-direct-step", order, batch, threads, steps, flush, ...phases };
-    process.stdout.write(`${JSON.stringify(line)}\n`);
-  }
+  const { flush } = f;
+  const phases = await measure(flush === "on");
+  const line = { bench: "taylor-direct-step", order, batch, threads, steps, flush, ...phases };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
   if (f.profile) {
     const prefix = join(tmpdir(), `cgnn-taylor-profile-${process.pid}`);
-    await measure(true, prefix);
+    await measure(flush === "on", prefix);
     // The profile also covers the 2 warm-up steps; onnxruntime's own overhead is not in it.
-    const ops = await opTimes(prefix, steps + 2);
-    const graphMs = +ops.reduce((s, o) => s + o.msPerStep, 0).toFixed(1);
-    const line = { bench: "taylor-direct-step-profile", order, batch, threads, graphMs, ops };
+    const { runMs, ops } = await opTimes(prefix, steps + 2);
+    const nodesMs = +ops.reduce((s, o) => s + o.msPerStep, 0).toFixed(1);
+    const line = {
+      bench: "taylor-direct-step-profile",
+      order,
+      batch,
+      threads,
+      runMs,
+      nodesMs,
+      ops,
+    };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
 });
