@@ -165,3 +165,59 @@ test("taylor-direct takes ORT by default, says so, and writes its curves", () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("taylor-direct refuses the ort-only flags on tfjs and --augment off mnist7, before loading data", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cgnn-direct-flags-"));
+  const run = (...flags: string[]) =>
+    spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/taylor-direct.ts",
+        "--order",
+        "2",
+        "--out",
+        join(dir, "o"),
+        ...flags,
+      ],
+      { encoding: "utf8" },
+    );
+  try {
+    const tfjs = run("--engine", "tfjs", "--augment", "affine", "--weight-decay", "0.01");
+    assert.equal(tfjs.status, 2, tfjs.stderr);
+    assert.match(tfjs.stderr, /--weight-decay, --augment need --engine ort/);
+    const fashion = run("--data", "fashion", "--augment", "affine");
+    assert.equal(fashion.status, 2, fashion.stderr);
+    assert.match(fashion.stderr, /--augment affine .* needs --data mnist7, got fashion/);
+    assert.equal(existsSync(join(dir, "o")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("taylor-direct --augment affine trains on jittered 28×28 digits resized per batch, tested each epoch", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cgnn-direct-augment-"));
+  try {
+    const out = join(dir, "run");
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...["--import", "tsx", "scripts/taylor-direct.ts", "--order", "2", "--limit", "64"],
+        ...["--test-limit", "32", "--epochs", "1", "--no-analysis", "--progress", "none"],
+        ...["--augment", "affine", "--weight-decay", "0.01", "--out", out],
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+    assert.equal(summary.data, "mnist");
+    assert.equal(summary.trainCount, 64);
+    const epoch = JSON.parse(readFileSync(join(out, "epochs.jsonl"), "utf8").trim());
+    assert.ok(epoch.test.accuracy >= 0 && epoch.test.accuracy <= 1);
+    // Two evaluation paths (tfjs forward, typed-array kernels) on 32 images: at most one apart.
+    assert.ok(Math.abs(epoch.test.accuracy - summary.testAccuracy) <= 1 / 32);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
