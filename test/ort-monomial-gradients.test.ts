@@ -87,6 +87,17 @@ test("ORT gradients match tfjs through chunked monomials (order 4 of 16) to a de
   await compare(spec, 3, 13);
 });
 
+test("ORT gradients match tfjs with a flatten between the chunked monomials and the dense", async () => {
+  // Order 3 of 25 variables: 2 925 cubic terms, 3 chunks joined batch-major.
+  const direct = taylorDirectSpec(3, [5, 5, 1], { mean: [0.3], std: [0.4] }, 3);
+  const spec: ModelSpec = {
+    ...direct,
+    layers: [...direct.layers.slice(0, 3), { kind: "flatten" }, ...direct.layers.slice(3)],
+  };
+  assert.ok(2925 > 2 * MONOMIAL_CHUNK);
+  await compare(spec, 3, 17);
+});
+
 test("the direct model's ORT graph builds no monomials backward (its input needs no gradient)", () => {
   const direct = taylorDirectSpec(3, [3, 3, 1]);
   const trainable = modelParams(direct).map((p) => p.name);
