@@ -86,7 +86,8 @@ export function monomials(
     }
     const join = (parts: string[], base: string) =>
       parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 0 }, base);
-    // The whole degree term-major: the next degree's parents, and the backward's operands.
+    // The whole degree term-major: the next degree's parents, and the backward's operands
+    // (the top degree is needed whole only by the backward; its chunks feed the output).
     const whole = (part: "a" | "b" | "value") =>
       join(
         chunks.map((c) => c[part]),
