@@ -36,6 +36,7 @@ export const MODELS: Record<string, SpecFactory> = {
   }),
   mnist7: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist7"),
   mnist28: async () => (await import("../src/nn/taylornet.js")).taylorNetSpec("mnist28"),
+  "taylor-direct4": async () => (await import("../src/nn/taylor-direct.js")).taylorDirectSpec(4),
   "resnet18-w16": () => resnetWithLinearHead(18, 16),
   "resnet50-w8": () => resnetWithLinearHead(50, 8),
   "resnet50-w16": () => resnetWithLinearHead(50, 16),

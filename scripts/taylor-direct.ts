@@ -11,6 +11,7 @@ import {
   quadraticWeights,
   weightsCsv,
 } from "../src/analysis/quadratic.js";
+import { affineJitter } from "../src/data/augment.js";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
@@ -19,10 +20,12 @@ import { initBackend } from "../src/nn/backend.js";
 import { countParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
 import { chooseEngine, ENGINE_FLAGS } from "../src/train/engine-flags.js";
+import type { TrainConfig } from "../src/train/train-config.js";
 import { train } from "../src/train/trainer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
-import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
+import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { abortOnSigint } from "../src/util/interrupt.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
 const FLAGS = {
@@ -32,6 +35,17 @@ const FLAGS = {
   epochs: int("epochs", { default: 2, min: 1 }),
   batch: int("batch size", { default: 128, min: 1 }),
   lr: number("learning rate", { default: 0.001, min: 0 }),
+  "weight-decay": number("decoupled (AdamW) weight decay of the kernel (ort engine)", {
+    default: 0,
+    min: 0,
+  }),
+  augment: choice(["none", "affine"], "training augmentation (ort engine)", { default: "none" }),
+  jitter: list(
+    { kind: "number", min: 0 },
+    "affine jitter at 28×28 before the resize to 7×7: SHIFT (fraction of the side), DEGREES, SCALE",
+    { length: 3, default: [0.0357, 5, 0.05], arg: "SHIFT,DEGREES,SCALE" },
+  ),
+  resume: boolean("continue from the checkpoint in --out (ort engine)"),
   seed: int("seed", { default: 0, min: 0 }),
   limit: int("use the first N training images", { min: 1 }),
   "test-limit": int("use the first N test images", { min: 1 }),
@@ -40,7 +54,11 @@ const FLAGS = {
   threads: ENGINE_FLAGS.threads,
   progress: choice(["lines", "none"], "progress display", { default: "lines" }),
   "no-analysis": boolean("skip the Fig. 3 analysis and the pruning table"),
+  "no-epoch-test": boolean("ort engine: skip the test accuracy after each epoch"),
 };
+
+/** Flags only the ort engine's train() honours (the tfjs trainer is the plain Adam of Eq. 3). */
+const ORT_ONLY = ["weight-decay", "augment", "resume"] as const;
 
 const SCRIPT = {
   usage: "tsx scripts/taylor-direct.ts --order 1..4 [flags]",
@@ -59,40 +77,89 @@ function to7x7(d: Dataset, method: ResizeMethod): Dataset {
   return d.height === 7 && d.width === 7 ? d : resizeDataset(d, 7, 7, method);
 }
 
+/** The engine's train() with Ctrl-C stopping at the next step (the epoch checkpoint stays resumable). */
+async function trainOnOrt(config: Omit<TrainConfig, "signal">) {
+  const interrupt = abortOnSigint(
+    "taylor-direct",
+    "stopping before the next step; the last whole epoch's checkpoint stays resumable",
+  );
+  const result = await train({ ...config, signal: interrupt.signal });
+  interrupt.dispose();
+  if (result.interrupted) {
+    process.stderr.write(
+      `taylor-direct: interrupted after ${result.epochsDone} of ${config.epochs} epochs; run again with --resume to continue\n`,
+    );
+    process.exit(130);
+  }
+  return result;
+}
+
 async function main() {
   const f = readFlags(SCRIPT, FLAGS);
   const { order, resize, limit } = f;
   const testLimit = f["test-limit"];
+  const augment = f.augment === "affine";
+  const [shift, rotate, scale] = f.jitter;
   await input(() => parseDatasetName(f.data));
+  if (augment && f.data !== "mnist7") {
+    throw new CliError(
+      `--augment affine jitters 28×28 MNIST before the resize: it needs --data mnist7, got ${f.data}`,
+    );
+  }
   const spec = taylorDirectSpec(order);
   const out = f.out ?? join("runs", `taylor-direct-order${order}`);
   await checkWritableOutput(out, { flag: "out", kind: "folder" });
+  const chosen = chooseEngine({ ...f, workers: 1 }, { spec });
+  if (chosen.engine !== "ort") {
+    const set = ORT_ONLY.filter((flag) =>
+      flag === "augment" ? augment : flag === "weight-decay" ? f[flag] > 0 : f[flag],
+    );
+    if (set.length > 0) {
+      throw new CliError(
+        `--${set.join(", --")} need --engine ort (the tfjs trainer has none of them)`,
+      );
+    }
+  }
   const command = ["tsx", "scripts/taylor-direct.ts", ...process.argv.slice(2)].join(" ");
 
   await initBackend();
   let trainData: Dataset;
   let testData: Dataset;
-  trainData = await input(loadDataset(f.data, "train", { resize }));
+  // Jitter acts on the 28×28 digits; each batch is then resized to 7×7 (as train-taylornet).
+  trainData = await input(loadDataset(augment ? "mnist" : f.data, "train", { resize }));
   testData = await input(loadDataset(f.data, "test", { resize }));
-  trainData = to7x7(limit ? take(trainData, limit) : trainData, resize);
+  if (limit) trainData = take(trainData, limit);
+  if (!augment) trainData = to7x7(trainData, resize);
   testData = to7x7(testLimit ? take(testData, testLimit) : testData, resize);
   const params = countParams(spec);
-  const chosen = chooseEngine({ ...f, workers: 1 }, { spec });
   process.stderr.write(
     `taylor-direct: order ${order}, ${params} parameters, ${trainData.count} training images; engine ${chosen.describe} → ${out}\n`,
   );
   const quiet = f.progress === "none";
-  const extra = { data: trainData.name, resize, order, params, limit: limit ?? null, command };
+  const extra = {
+    data: trainData.name,
+    resize,
+    order,
+    params,
+    limit: limit ?? null,
+    augment: augment ? { kind: "affine", shift, rotate, scale } : "none",
+    command,
+  };
   // tfjs: the dedicated trainer (features in typed arrays, one matmul per gradient); ort: the
   // engine's train() on the monomials graph. Same initialisation, Adam and cosine schedule.
   const result =
     chosen.engine === "ort"
-      ? await train({
+      ? await trainOnOrt({
           spec,
           train: trainData,
+          test: f["no-epoch-test"] ? undefined : testData,
           epochs: f.epochs,
           batchSize: f.batch,
           lr: f.lr,
+          weightDecay: f["weight-decay"],
+          augment: augment ? affineJitter({ shift, rotate, scale }) : undefined,
+          resizeBatches: augment ? resize : undefined,
+          resume: f.resume,
           seed: f.seed,
           engine: "ort",
           workers: chosen.workers,

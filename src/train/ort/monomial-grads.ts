@@ -2,12 +2,24 @@
 // monomial of degree 1..n of the flattened input, built degree by degree as parent × variable
 // (Gather + Mul, the canonical order of nn/monomials.ts); backward scatters each degree's
 // gradient onto its parents and variables (ScatterElements with add) down to degree 1.
+//
+// The terms are built term-major ([T, N]: one row of N batch values per term), in chunks of
+// MONOMIAL_CHUNK terms, each transposed to batch-major while it is in cache, and the pieces
+// joined by one Concat: a row Gather copies N contiguous floats per index, where the
+// batch-major Gather along axis 1 copied one float per index (≈ 70% of an order-4 step), and
+// one whole [T, N] → [N, T] Transpose took ≈ 190 ms of a 300 ms step (docs/RESULTS.md).
 import type { MonomialsLayer, Shape } from "../../nn/spec.js";
-import { type GradContext, type LayerResult, sumAll, type Value } from "./grad-context.js";
+import {
+  type GradContext,
+  type LayerResult,
+  sumAll,
+  transpose,
+  type Value,
+} from "./grad-context.js";
 import { flatten } from "./layer-grads.js";
 
 interface Degree {
-  /** [N, T_d] values of the degree-d terms. */
+  /** [T_d, N] values of the degree-d terms (term-major). */
   value: string;
   terms: number;
   /** For d ≥ 2: per term, its parent among the degree d−1 terms and its new variable. */
@@ -37,6 +49,9 @@ function recurrence(vars: number, order: number): { parent: number[]; variable: 
   return out;
 }
 
+/** Terms per chunk of the forward build: 512–1024 were fastest of 256…8192 on order 4. */
+export const MONOMIAL_CHUNK = 1024;
+
 export function monomials(
   ctx: GradContext,
   layer: MonomialsLayer,
@@ -47,40 +62,63 @@ export function monomials(
   const { g } = ctx;
   const flat = flatten(ctx, x, needDx);
   const vars = flat.out.shape[0];
-  const input = flat.out.name;
+  const input = transpose(ctx, flat.out.name, [1, 0], "mono_vars");
+  const recurrences = recurrence(vars, layer.order);
   const degrees: Degree[] = [{ value: input, terms: vars }];
-  for (const { parent, variable } of recurrence(vars, layer.order)) {
+  // Batch-major [N, chunk] pieces of the output, in term order, for one Concat at the end.
+  const pieces: string[] = [flat.out.name];
+  recurrences.forEach(({ parent, variable }, i) => {
     const previous = degrees[degrees.length - 1];
-    const parentIdx = g.int64("mono_parent", parent);
-    const variableIdx = g.int64("mono_var", variable);
-    const a = g.op("Gather", [previous.value, parentIdx], { axis: 1 }, "mono_a");
-    const b = g.op("Gather", [input, variableIdx], { axis: 1 }, "mono_b");
-    const value = g.op("Mul", [a, b], {}, "monomials");
-    degrees.push({ value, terms: parent.length, parentIdx, variableIdx, parent: a, variable: b });
-  }
-  const y =
-    degrees.length === 1
-      ? input
-      : g.op(
-          "Concat",
-          degrees.map((d) => d.value),
-          { axis: 1 },
-        );
+    const top = i === recurrences.length - 1;
+    const chunks: { a: string; b: string; value: string }[] = [];
+    for (let start = 0; start < parent.length; start += MONOMIAL_CHUNK) {
+      const end = Math.min(parent.length, start + MONOMIAL_CHUNK);
+      const parentIdx = g.int64("mono_parent", parent.slice(start, end));
+      const variableIdx = g.int64("mono_var", variable.slice(start, end));
+      const a = g.op("Gather", [previous.value, parentIdx], { axis: 0 }, "mono_a");
+      const b = g.op("Gather", [input, variableIdx], { axis: 0 }, "mono_b");
+      const value = g.op("Mul", [a, b], {}, "monomials");
+      chunks.push({ a, b, value });
+      // Flatten (a no-op on [N, chunk]) keeps onnxruntime's transpose optimizer from moving
+      // the chunks' Transposes past the Concat into one large, cache-unfriendly Transpose.
+      const batchMajor = transpose(ctx, value, [1, 0], "monomials_bm");
+      pieces.push(g.op("Flatten", [batchMajor], { axis: 1 }, "monomials_piece"));
+    }
+    const join = (parts: string[], base: string) =>
+      parts.length === 1 ? parts[0] : g.op("Concat", parts, { axis: 0 }, base);
+    // The whole degree term-major: the next degree's parents, and the backward's operands
+    // (the top degree is needed whole only by the backward; its chunks feed the output).
+    const whole = (part: "a" | "b" | "value") =>
+      join(
+        chunks.map((c) => c[part]),
+        `mono_${part}`,
+      );
+    const keep = needDx;
+    degrees.push({
+      value: !top || keep ? whole("value") : "",
+      terms: parent.length,
+      parentIdx: keep ? g.int64("mono_parent", parent) : undefined,
+      variableIdx: keep ? g.int64("mono_var", variable) : undefined,
+      parent: keep ? whole("a") : undefined,
+      variable: keep ? whole("b") : undefined,
+    });
+  });
+  const y = pieces.length === 1 ? pieces[0] : g.op("Concat", pieces, { axis: 1 }, "monomials_out");
   const total = degrees.reduce((s, d) => s + d.terms, 0);
   if (total !== outShape[0])
     throw new Error(`ORT training: ${total} monomials, expected ${outShape}`);
 
-  /** Adds `updates` [N, T_d] into a zero [N, size-of-like] at columns `idx` (repeats add up). */
+  /** Adds `updates` [T_d, N] into a zero [size-of-like, N] at rows `idx` (repeats add up). */
   const scatterAdd = (like: string, idx: string, updates: string): string => {
     const zeros = g.op("ConstantOfShape", [g.op("Shape", [like])], {}, "mono_zeros");
     const indices = g.op("Expand", [
-      g.op("Unsqueeze", [idx, g.int64("axes", [0])]),
+      g.op("Unsqueeze", [idx, g.int64("axes", [1])]),
       g.op("Shape", [updates]),
     ]);
     return g.op(
       "ScatterElements",
       [zeros, indices, updates],
-      { axis: 1, reduction: "add" },
+      { axis: 0, reduction: "add" },
       "mono_scatter",
     );
   };
@@ -89,12 +127,13 @@ export function monomials(
     out: { name: y, shape: outShape },
     backward: (dy) => {
       if (!needDx) return undefined;
+      const dyTermMajor = transpose(ctx, dy, [1, 0], "mono_dy_t");
       const sizes = degrees.map((d) => d.terms);
       let start = 0;
       const slices = sizes.map((size) => {
         const range = [g.int64("starts", [start]), g.int64("ends", [start + size])];
         start += size;
-        return g.op("Slice", [dy, ...range, g.int64("axes", [1])], {}, "mono_dy");
+        return g.op("Slice", [dyTermMajor, ...range, g.int64("axes", [0])], {}, "mono_dy");
       });
       let carried = slices[slices.length - 1];
       const toInput: string[] = [];
@@ -112,7 +151,8 @@ export function monomials(
         carried = g.op("Add", [slices[d - 1], toParent], {}, "mono_carry");
       }
       toInput.push(carried);
-      return flat.backward(sumAll(ctx, toInput, "mono_dx"));
+      const dVars = transpose(ctx, sumAll(ctx, toInput, "mono_dx"), [1, 0], "mono_dx_t");
+      return flat.backward(dVars);
     },
   };
 }
