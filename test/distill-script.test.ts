@@ -211,14 +211,13 @@ test("bad flags end with one clear line and exit code 2", async () => {
 });
 
 /** Runs distill with the full cpu preset (minutes of work) and returns how it ended and when. */
-async function refusedEarly(args: string[]): Promise<{ code: number; log: string; ms: number }> {
-  const started = Date.now();
+async function refusedEarly(args: string[]): Promise<{ code: number; log: string }> {
   const run = distill(args);
   // Today's failure mode is after level 1 (minutes): give up well before that.
   const timer = setTimeout(() => run.child.kill("SIGKILL"), 60_000);
   const [code, log] = await run.done;
   clearTimeout(timer);
-  return { code, log, ms: Date.now() - started };
+  return { code, log };
 }
 
 test("an --out that cannot be written, or a --manifest it cannot be registered in, fails before any work", async () => {
@@ -297,12 +296,12 @@ test("an --out that cannot be written, or a --manifest it cannot be registered i
       ],
     ];
     const results = await Promise.all(cases.map(([args]) => refusedEarly(args)));
-    results.forEach(({ code, log, ms }, i) => {
+    results.forEach(({ code, log }, i) => {
       assert.equal(code, 2, log);
+      // The whole output is the one refusal line: the run never reached its start line
+      // ("distill: mnist N images, fan-ins …"), so no level was computed. (Not timed: the
+      // wall time of eight parallel children says nothing on a loaded machine.)
       assert.match(log, cases[i][1]);
-      // The checks come before the data is loaded: seconds (tsx start-up on a loaded machine),
-      // against minutes for level 1 of the cpu preset.
-      assert.ok(ms < 30_000, `${ms} ms`);
     });
     assert.equal(await exists(join(dir, "elsewhere")), false, "nothing created");
   } finally {
