@@ -15,29 +15,34 @@ function start() {
   const proc = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", child], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stdout = "";
-  let stderr = "";
+  const seen = { stdout: "", stderr: "" };
   proc.stdout.on("data", (d) => {
-    stdout += d;
+    seen.stdout += d;
   });
   proc.stderr.on("data", (d) => {
-    stderr += d;
+    seen.stderr += d;
   });
-  const waitFor = async (text: string) => {
-    while (!stdout.includes(text)) await once(proc.stdout, "data");
+  // stdout and stderr are two pipes: what the child wrote to one may arrive before what it wrote
+  // earlier to the other, so each text is awaited on its own stream.
+  const waitFor = async (stream: "stdout" | "stderr", text: string) => {
+    while (!seen[stream].includes(text)) await once(proc[stream], "data");
   };
-  return { proc, waitFor, output: () => ({ stdout, stderr }) };
+  return { proc, waitFor, seen };
 }
 
-test("the first Ctrl-C aborts the signal and the process keeps running; the second exits 130", async () => {
-  const { proc, waitFor, output } = start();
-  await waitFor("ready");
+test("the first Ctrl-C aborts the signal and the process keeps running; the second exits 130", async (t) => {
+  const { proc, waitFor, seen } = start();
+  // A failed assertion must not leave the child (it never exits on its own) holding the test run open.
+  t.after(() => proc.kill("SIGKILL"));
+  await waitFor("stdout", "ready");
   proc.kill("SIGINT");
-  await waitFor("aborted");
+  await waitFor("stdout", "aborted");
+  await waitFor("stderr", "demo: stopping (Ctrl-C again to quit at once)");
   assert.equal(proc.exitCode, null, "still running after the first SIGINT");
-  assert.match(output().stderr, /demo: stopping \(Ctrl-C again to quit at once\)/);
+  // "close" comes after the child's pipes are drained, so all it wrote has arrived by then.
+  const closed = once(proc, "close");
   proc.kill("SIGINT");
-  const [code] = await once(proc, "exit");
+  const [code] = await closed;
   assert.equal(code, 130);
-  assert.match(output().stderr, /demo: interrupted again, exiting now/);
+  assert.match(seen.stderr, /demo: interrupted again, exiting now/);
 });
