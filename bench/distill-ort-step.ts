@@ -2,10 +2,8 @@
 // distilled with per-phase timing (random weights in JS, session.run, the SGD update in JS) per
 // intra-op thread count and real-image conv layout (NCHWc or plain), and optionally onnxruntime's per-op-type profile: JSON lines.
 import { readFile, rm } from "node:fs/promises";
-import { loadDataset } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { distillSubsetOrt, dmSpec, REAL_CHUNK, releaseDmSessions } from "../src/distill/dm-ort.js";
-import { planDistillation, subsetSeed } from "../src/distill/plan.js";
 import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initWeights } from "../src/nn/weights.js";
 import { buildDmGraph } from "../src/train/ort/dm-graph.js";
@@ -13,6 +11,7 @@ import { ort } from "../src/train/ort/engine.js";
 import { nchwcBlockSize } from "../src/train/ort/nchwc-block.js";
 import { blockFilter } from "../src/train/ort/nchwc-forward.js";
 import { boolean, choice, int, list, readFlagsOrExit } from "../src/util/flags.js";
+import { firstMnistSubset } from "./mnist-subset.js";
 
 const values = readFlagsOrExit(
   "bench/distill-ort-step",
@@ -46,21 +45,8 @@ const values = readFlagsOrExit(
 );
 const { iterations, width } = values;
 const threadCounts = values.threads;
-const data = await loadDataset("mnist", "train");
-const plan = planDistillation(data.labels, 10, [10, 6, 5, 5, 4], 1);
-const members = plan.levels[0].members[0];
-const labels = members.flatMap((m, c) => m.map(() => c));
-const images = new Float32Array(labels.length * 784);
-members.flat().forEach((index, k) => {
-  images.set(data.images.subarray(index * 784, (index + 1) * 784), k * 784);
-});
-const problem = {
-  images,
-  labels,
-  classes: 10,
-  shape: [28, 28, 1] as [number, number, number],
-  seed: subsetSeed(1, 1, 0),
-};
+const problem = await firstMnistSubset();
+const { images, labels } = problem;
 const { optimization } = values;
 const config = { iterations, width, ...DM_DEFAULTS, ...MNIST_NORMALIZATION };
 const block = await nchwcBlockSize();

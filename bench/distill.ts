@@ -1,13 +1,12 @@
 // Times one level-1 MNIST distillation subset (≈104 real images, 10 synthetic) per ConvNet width,
 // wall and CPU, to size the CPU config: prints one JSON line per width.
-import { loadDataset } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
 import { distillSubset } from "../src/distill/dm.js";
-import { planDistillation, subsetSeed } from "../src/distill/plan.js";
 import { DM_DEFAULTS } from "../src/distill/presets.js";
 import { initBackend } from "../src/nn/backend.js";
 import { runScript } from "../src/util/cli.js";
 import { int, list, readFlags } from "../src/util/flags.js";
+import { firstMnistSubset } from "./mnist-subset.js";
 
 const FLAGS = {
   widths: list({ kind: "int", min: 1 }, "ConvNet widths, one line each", { default: [16, 32] }),
@@ -23,21 +22,8 @@ const SCRIPT = {
 runScript("bench/distill", async () => {
   const { widths, iterations } = readFlags(SCRIPT, FLAGS);
   const backend = await initBackend();
-  const data = await loadDataset("mnist", "train");
-  const plan = planDistillation(data.labels, 10, [10, 6, 5, 5, 4], 1);
-  const members = plan.levels[0].members[0];
-  const labels = members.flatMap((m, c) => m.map(() => c));
-  const images = new Float32Array(labels.length * 784);
-  members.flat().forEach((index, k) => {
-    images.set(data.images.subarray(index * 784, (index + 1) * 784), k * 784);
-  });
-  const problem = {
-    images,
-    labels,
-    classes: 10,
-    shape: [28, 28, 1] as [number, number, number],
-    seed: subsetSeed(1, 1, 0),
-  };
+  const problem = await firstMnistSubset();
+  const { labels } = problem;
   for (const width of widths) {
     const config = {
       iterations,

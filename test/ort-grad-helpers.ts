@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import type { ModelSpec } from "../src/nn/spec.js";
 import { initWeights, type Weights } from "../src/nn/weights.js";
+import { OrtGradients } from "../src/train/ort/engine.js";
+import { computeGradients, type StepModel, type StepResult } from "../src/train/step.js";
 import { rng } from "../src/util/random.js";
 
 /** Random weights with non-trivial batch-norm affine parameters and biases. */
@@ -68,4 +70,31 @@ export function tinyEmbedderSpec(mean: number, std: number): ModelSpec {
       { kind: "globalAvgPool" },
     ],
   };
+}
+
+/**
+ * One step of `model` on ORT against tfjs's computeGradients on the same weights and batch: loss,
+ * correct count, the set of gradients and each gradient to 1e-4, and any batch statistics.
+ */
+export async function compareStepWithTfjs(
+  model: StepModel,
+  weights: Weights,
+  batch: ReturnType<typeof batchFor>,
+): Promise<StepResult> {
+  const expected = computeGradients(model, weights, batch);
+  const engine = await OrtGradients.create(model, { threads: 1 });
+  try {
+    const actual = await engine.compute(weights, batch);
+    assertClose(Float32Array.of(actual.loss), Float32Array.of(expected.loss), "loss");
+    assert.equal(actual.correct, expected.correct);
+    assert.deepEqual(Object.keys(actual.grads).sort(), [...model.trainable].sort());
+    for (const name of model.trainable) assertClose(actual.grads[name], expected.grads[name], name);
+    for (const [path, s] of Object.entries(expected.batchStats)) {
+      assertClose(actual.batchStats[path].mean, s.mean, `${path} mean`);
+      assertClose(actual.batchStats[path].variance, s.variance, `${path} variance`);
+    }
+    return actual;
+  } finally {
+    await engine.close();
+  }
 }

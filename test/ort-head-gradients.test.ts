@@ -7,11 +7,10 @@ import { initBackend } from "../src/nn/backend.js";
 import { resnetSpec } from "../src/nn/resnet.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { type EmbedderHeadOptions, embedderHead } from "../src/train/heads.js";
-import { OrtGradients } from "../src/train/ort/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import { initHeadWeights } from "../src/train/seeding.js";
-import { computeGradients, type StepModel } from "../src/train/step.js";
-import { assertClose, batchFor, tinyEmbedderSpec, weightsFor } from "./ort-grad-helpers.js";
+import type { StepModel } from "../src/train/step.js";
+import { batchFor, compareStepWithTfjs, tinyEmbedderSpec, weightsFor } from "./ort-grad-helpers.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
@@ -31,23 +30,7 @@ async function compareHead(spec: ModelSpec, options: EmbedderHeadOptions, seed: 
   const model: StepModel = { spec, classes, head, trainable };
   const weights = weightsFor(spec, seed);
   for (const [name, w] of Object.entries(initHeadWeights(head, seed))) weights[`head.${name}`] = w;
-  const batch = batchFor(spec, 12, classes, seed + 7);
-  const expected = computeGradients(model, weights, batch);
-  const engine = await OrtGradients.create(model, { threads: 1 });
-  try {
-    const actual = await engine.compute(weights, batch);
-    assertClose(Float32Array.of(actual.loss), Float32Array.of(expected.loss), "loss");
-    assert.equal(actual.correct, expected.correct);
-    assert.deepEqual(Object.keys(actual.grads).sort(), [...trainable].sort());
-    for (const name of trainable) assertClose(actual.grads[name], expected.grads[name], name);
-    for (const [path, s] of Object.entries(expected.batchStats)) {
-      assertClose(actual.batchStats[path].mean, s.mean, `${path} mean`);
-      assertClose(actual.batchStats[path].variance, s.variance, `${path} variance`);
-    }
-    return actual;
-  } finally {
-    await engine.close();
-  }
+  return compareStepWithTfjs(model, weights, batchFor(spec, 12, classes, seed + 7));
 }
 
 const base = { embeddingSize: 6, classes: 5 };

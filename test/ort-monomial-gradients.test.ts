@@ -15,13 +15,12 @@ import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorDirectSpec } from "../src/nn/taylor-direct.js";
 import { resolveEngine } from "../src/train/create-engine.js";
-import { OrtGradients } from "../src/train/ort/engine.js";
 import { buildGradGraph } from "../src/train/ort/grad-graph.js";
 import { MONOMIAL_CHUNK } from "../src/train/ort/monomial-grads.js";
-import { computeGradients, type StepModel } from "../src/train/step.js";
+import type { StepModel } from "../src/train/step.js";
 import { train } from "../src/train/trainer.js";
 import { rng } from "../src/util/random.js";
-import { assertClose, batchFor, weightsFor } from "./ort-grad-helpers.js";
+import { batchFor, compareStepWithTfjs, weightsFor } from "./ort-grad-helpers.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
@@ -32,19 +31,22 @@ async function compare(spec: ModelSpec, classes: number, seed: number) {
     .filter((p) => p.trainable)
     .map((p) => p.name);
   const model: StepModel = { spec, classes, trainable };
-  const weights = weightsFor(spec, seed);
-  const batch = batchFor(spec, 6, classes, seed + 7);
-  const expected = computeGradients(model, weights, batch);
-  const engine = await OrtGradients.create(model, { threads: 1 });
-  try {
-    const actual = await engine.compute(weights, batch);
-    assertClose(Float32Array.of(actual.loss), Float32Array.of(expected.loss), "loss");
-    assert.equal(actual.correct, expected.correct);
-    assert.deepEqual(Object.keys(actual.grads).sort(), [...trainable].sort());
-    for (const name of trainable) assertClose(actual.grads[name], expected.grads[name], name);
-  } finally {
-    await engine.close();
-  }
+  await compareStepWithTfjs(model, weightsFor(spec, seed), batchFor(spec, 6, classes, seed + 7));
+}
+
+/** 2×2×2 input → dense(`units`) → monomials of order 4 → dense(3): gradients flow into the monomials. */
+function denseMonomials(name: string, units: number): ModelSpec {
+  return {
+    name,
+    input: [2, 2, 2],
+    output: "logits",
+    layers: [
+      { kind: "flatten" },
+      { kind: "dense", units },
+      { kind: "monomials", order: 4 },
+      { kind: "dense", units: 3 },
+    ],
+  };
 }
 
 test("ORT gradients match tfjs on the order-3 direct Taylor model of 3×3 images", async () => {
@@ -52,18 +54,7 @@ test("ORT gradients match tfjs on the order-3 direct Taylor model of 3×3 images
 });
 
 test("ORT gradients match tfjs through monomials (order 4) to a dense layer before them", async () => {
-  const spec: ModelSpec = {
-    name: "dense-monomials",
-    input: [2, 2, 2],
-    output: "logits",
-    layers: [
-      { kind: "flatten" },
-      { kind: "dense", units: 4 },
-      { kind: "monomials", order: 4 },
-      { kind: "dense", units: 3 },
-    ],
-  };
-  await compare(spec, 3, 5);
+  await compare(denseMonomials("dense-monomials", 4), 3, 5);
 });
 
 test("ORT gradients match tfjs on order 4 of 5×5 images, several forward chunks per degree", async () => {
@@ -73,18 +64,7 @@ test("ORT gradients match tfjs on order 4 of 5×5 images, several forward chunks
 });
 
 test("ORT gradients match tfjs through chunked monomials (order 4 of 16) to a dense layer before them", async () => {
-  const spec: ModelSpec = {
-    name: "dense-monomials-chunked",
-    input: [2, 2, 2],
-    output: "logits",
-    layers: [
-      { kind: "flatten" },
-      { kind: "dense", units: 16 },
-      { kind: "monomials", order: 4 },
-      { kind: "dense", units: 3 },
-    ],
-  };
-  await compare(spec, 3, 13);
+  await compare(denseMonomials("dense-monomials-chunked", 16), 3, 13);
 });
 
 test("ORT gradients match tfjs with a flatten between the chunked monomials and the dense", async () => {
