@@ -13,6 +13,7 @@ import { startService } from "../src/service/server.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { int, list, number, readFlags, string } from "../src/util/flags.js";
 import { rng } from "../src/util/random.js";
+import { type ClassifyAnswer, classifyPngs } from "./classify-client.js";
 
 const FLAGS = {
   "models-dir": string("the models folder served", { default: "models", arg: "DIR" }),
@@ -72,28 +73,6 @@ function synthetic(kind: "noise" | "black" | "white", count: number, shape: numb
   });
 }
 
-interface Answer {
-  label: string | null;
-  similarity: number;
-}
-
-async function classify(base: string, level: number, images: Upload[], batch: number) {
-  const answers: Answer[] = [];
-  for (let i = 0; i < images.length; i += batch) {
-    const form = new FormData();
-    for (const image of images.slice(i, i + batch)) {
-      form.append("images", new Blob([image.png], { type: "image/png" }), "x.png");
-    }
-    const res = await fetch(`${base}/classify?level=${level}&minSimilarity=-1&k=1`, {
-      method: "POST",
-      body: form,
-    });
-    if (res.status !== 200) throw new Error(`/classify: ${res.status} ${await res.text()}`);
-    answers.push(...((await res.json()) as Answer[]));
-  }
-  return answers;
-}
-
 runScript("open-set", async () => {
   const f = readFlags(SCRIPT, FLAGS);
   const data = await input(loadDataset(f.data, "test"));
@@ -121,9 +100,17 @@ runScript("open-set", async () => {
     const levels = f.levels ?? entry?.levels ?? [1, 2, 3, 4, 5];
     for (const level of levels) {
       const started = performance.now();
-      const answers = new Map<string, Answer[]>();
+      const answers = new Map<string, ClassifyAnswer[]>();
       for (const [name, images] of sets) {
-        answers.set(name, await classify(base, level, images, f.batch));
+        answers.set(
+          name,
+          await classifyPngs(
+            base,
+            level,
+            images.map((i) => i.png),
+            f.batch,
+          ),
+        );
       }
       const calibration = answers.get(sets[0][0])!.map((a) => a.similarity);
       const thresholds: [string, number | undefined][] = [

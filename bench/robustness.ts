@@ -14,6 +14,7 @@ import { startService } from "../src/service/server.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { int, list, readFlags, string } from "../src/util/flags.js";
 import { rng } from "../src/util/random.js";
+import { classifyPngs } from "./classify-client.js";
 
 const VARIANTS = [
   "clean",
@@ -145,22 +146,13 @@ function uploads(data: Dataset, from: number, count: number, variant: Variant): 
 }
 
 async function accuracy(base: string, level: number, images: Upload[], batch: number) {
-  let right = 0;
-  for (let i = 0; i < images.length; i += batch) {
-    const chunk = images.slice(i, i + batch);
-    const form = new FormData();
-    for (const image of chunk) {
-      form.append("images", new Blob([image.png], { type: "image/png" }), "x.png");
-    }
-    const res = await fetch(`${base}/classify?level=${level}&minSimilarity=-1&k=1`, {
-      method: "POST",
-      body: form,
-    });
-    if (res.status !== 200) throw new Error(`/classify: ${res.status} ${await res.text()}`);
-    const answers = (await res.json()) as { label: string | null }[];
-    right += answers.filter((a, j) => a.label === chunk[j].label).length;
-  }
-  return right / images.length;
+  const answers = await classifyPngs(
+    base,
+    level,
+    images.map((i) => i.png),
+    batch,
+  );
+  return answers.filter((a, i) => a.label === images[i].label).length / images.length;
 }
 
 runScript("robustness", async () => {
