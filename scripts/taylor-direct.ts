@@ -11,7 +11,7 @@ import {
   quadraticWeights,
   weightsCsv,
 } from "../src/analysis/quadratic.js";
-import { affineJitter } from "../src/data/augment.js";
+import { augmentFlags, augmentFrom } from "../src/data/augment-flags.js";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
 import { MNIST_NORMALIZATION } from "../src/data/normalize.js";
@@ -24,7 +24,7 @@ import type { TrainConfig } from "../src/train/train-config.js";
 import { train } from "../src/train/trainer.js";
 import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
-import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
 import { abortOnSigint } from "../src/util/interrupt.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
@@ -39,12 +39,10 @@ const FLAGS = {
     default: 0,
     min: 0,
   }),
-  augment: choice(["none", "affine"], "training augmentation (ort engine)", { default: "none" }),
-  jitter: list(
-    { kind: "number", min: 0 },
-    "affine jitter at 28×28 before the resize to 7×7: SHIFT (fraction of the side), DEGREES, SCALE",
-    { length: 3, default: [0.0357, 5, 0.05], arg: "SHIFT,DEGREES,SCALE" },
-  ),
+  ...augmentFlags({
+    jitter: { shift: 0.0357, rotate: 5, scale: 0.05 },
+    note: "(ort engine) at 28×28 before the resize to 7×7",
+  }),
   resume: boolean("continue from the checkpoint in --out (ort engine)"),
   seed: int("seed", { default: 0, min: 0 }),
   limit: int("use the first N training images", { min: 1 }),
@@ -98,8 +96,8 @@ async function main() {
   const f = readFlags(SCRIPT, FLAGS);
   const { order, resize, limit } = f;
   const testLimit = f["test-limit"];
-  const augment = f.augment === "affine";
-  const [shift, rotate, scale] = f.jitter;
+  const jitter = augmentFrom(f);
+  const augment = jitter.augment !== undefined;
   await input(() => parseDatasetName(f.data));
   if (augment && f.data !== "mnist7") {
     throw new CliError(
@@ -142,7 +140,7 @@ async function main() {
     order,
     params,
     limit: limit ?? null,
-    augment: augment ? { kind: "affine", shift, rotate, scale } : "none",
+    augment: jitter.record,
     command,
   };
   // tfjs: the dedicated trainer (features in typed arrays, one matmul per gradient); ort: the
@@ -157,7 +155,7 @@ async function main() {
           batchSize: f.batch,
           lr: f.lr,
           weightDecay: f["weight-decay"],
-          augment: augment ? affineJitter({ shift, rotate, scale }) : undefined,
+          augment: jitter.augment,
           resizeBatches: augment ? resize : undefined,
           resume: f.resume,
           seed: f.seed,

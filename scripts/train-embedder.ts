@@ -1,6 +1,7 @@
 // Trains a ResNet18/50 embedder with a cross-entropy or ArcFace head through the engine's
 // train(): progress, an atomic checkpoint per epoch, resume, and metrics.json.
 import { join } from "node:path";
+import { augmentFlags, augmentFrom } from "../src/data/augment-flags.js";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
@@ -27,6 +28,7 @@ const FLAGS = {
   lr: number("learning rate", { default: 0.002, min: 0 }),
   optimizer: choice(["adam", "sgd"], "optimiser", { default: "adam" }),
   "weight-decay": number("weight decay", { default: 0, min: 0 }),
+  ...augmentFlags(),
   seed: int("seed", { default: 0, min: 0 }),
   limit: int("use the first N training images", { min: 1 }),
   "test-limit": int("use the first N test images", { min: 1 }),
@@ -60,6 +62,7 @@ async function main() {
   const batchSize = f.batch;
   const weightDecay = f["weight-decay"];
   const testLimit = f["test-limit"];
+  const jitter = augmentFrom(f);
   if (margin >= Math.PI / 2) {
     throw new CliError(`--margin must be a number below π/2 radians, got "${margin}"`);
   }
@@ -120,6 +123,7 @@ async function main() {
     lr,
     optimizer,
     weightDecay,
+    augment: jitter.augment,
     seed,
     workers: chosen.workers,
     engine: chosen.engine,
@@ -133,6 +137,7 @@ async function main() {
       width,
       data: trainData.name,
       loss,
+      augment: jitter.record,
       ...chosen.extra,
       ...(loss === "arcface" ? { scale, margin, easyMargin: f["easy-margin"] } : {}),
       embeddingSize: resnetEmbeddingSize(depth, width),

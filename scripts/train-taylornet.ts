@@ -1,7 +1,7 @@
 // Trains a TaylorNet (mnist28 / mnist7 / cifar10, optionally with every CG ablated to a conv)
 // with the engine's train(): progress, atomic checkpoint per epoch, resume, metrics JSON.
 import { join } from "node:path";
-import { affineJitter } from "../src/data/augment.js";
+import { augmentFlags, augmentFrom } from "../src/data/augment-flags.js";
 import { type Dataset, take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset, parseDatasetName } from "../src/data/load.js";
@@ -12,7 +12,7 @@ import { TAYLORNET_ARCHS, taylorNetSpec } from "../src/nn/taylornet.js";
 import { chooseEngine, ENGINE_FLAGS } from "../src/train/engine-flags.js";
 import { train } from "../src/train/trainer.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
-import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
+import { boolean, choice, int, number, readFlags, string } from "../src/util/flags.js";
 import { abortOnSigint } from "../src/util/interrupt.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 
@@ -40,12 +40,7 @@ const FLAGS = {
   "ablate-cg": boolean("replace every CG by a convolution (the paper's ablation)"),
   "no-batch-norm": boolean("no batch normalisation"),
   resize: choice(RESIZE_METHODS, "how images are resized to the input", { default: "area" }),
-  augment: choice(["none", "affine"], "training augmentation", { default: "none" }),
-  jitter: list(
-    { kind: "number", min: 0 },
-    "affine jitter: SHIFT (fraction of the side), DEGREES, SCALE",
-    { length: 3, default: [0.0714, 10, 0.1], arg: "SHIFT,DEGREES,SCALE" },
-  ),
+  ...augmentFlags(),
   progress: choice(
     ["bar", "lines", "json", "none"],
     "progress display (default: bar on a terminal; json: one event line per update, for a parent)",
@@ -75,8 +70,8 @@ function fitToInput(
 async function main() {
   const f = readFlags(SCRIPT, FLAGS);
   const resize = f.resize;
-  const augment = f.augment === "affine";
-  const [shift, rotate, scale] = f.jitter;
+  const jitter = augmentFrom(f);
+  const augment = jitter.augment !== undefined;
   const { epochs, batch: batchSize, lr, seed, width, order, limit } = f;
   const weightDecay = f["weight-decay"];
   const testLimit = f["test-limit"];
@@ -125,7 +120,7 @@ async function main() {
     batchSize,
     lr,
     weightDecay,
-    augment: augment ? affineJitter({ shift, rotate, scale }) : undefined,
+    augment: jitter.augment,
     resizeBatches: augment ? resize : undefined,
     seed,
     workers,
@@ -139,7 +134,7 @@ async function main() {
       resize: resizeUsed,
       engine,
       ...(engine === "ort" ? { workers: 1, threads: f.threads } : {}),
-      augment: augment ? { kind: "affine", shift, rotate, scale } : "none",
+      augment: jitter.record,
       width,
       order,
       ablateCg: f["ablate-cg"],

@@ -52,3 +52,41 @@ test("train-embedder ends bad flags with one line and exit code 2", () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^train-embedder: --depth must be one of 18, 50, got "34"\n$/);
 });
+
+test("train-embedder --augment affine jitters the training images and records the jitter", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-embedder-aug-"));
+  try {
+    const common = ["--width", "2", "--limit", "64", "--test-limit", "16", "--epochs", "1"];
+    const tail = ["--batch", "32", "--seed", "3", "--progress", "none", "--engine", "tfjs"];
+    const plain = run(...common, ...tail, "--out", join(dir, "plain"));
+    assert.equal(plain.status, 0, plain.stderr);
+    const jittered = run(
+      ...common,
+      ...tail,
+      ...["--augment", "affine", "--jitter", "0.1,15,0.1", "--out", join(dir, "jittered")],
+    );
+    assert.equal(jittered.status, 0, jittered.stderr);
+    const metrics = JSON.parse(await readFile(join(dir, "jittered", "metrics.json"), "utf8"));
+    assert.deepEqual(metrics.config.augment, {
+      kind: "affine",
+      shift: 0.1,
+      rotate: 15,
+      scale: 0.1,
+    });
+    const plainMetrics = JSON.parse(await readFile(join(dir, "plain", "metrics.json"), "utf8"));
+    assert.equal(plainMetrics.config.augment, "none");
+    // Same seed, same data order and initial weights: only the jitter can move the weights apart.
+    const a = await loadEmbedder(join(dir, "plain", "checkpoint.safetensors"));
+    const b = await loadEmbedder(join(dir, "jittered", "checkpoint.safetensors"));
+    const name = Object.keys(a.weights)[0];
+    assert.notDeepEqual(a.weights[name].data, b.weights[name].data);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("train-embedder refuses a --jitter that is not three numbers", () => {
+  const r = run("--augment", "affine", "--jitter", "0.1,10");
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--jitter/);
+});
