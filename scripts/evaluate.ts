@@ -4,30 +4,39 @@ import { type Dataset, take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
-import { evaluateByAngle, evaluateSourceByAngle } from "../src/eval/evaluate-embedder.js";
-import { onnxEmbedSource } from "../src/eval/onnx-embedder.js";
+import {
+  type EvaluationResult,
+  evaluateByAngle,
+  evaluateSourceByAngle,
+} from "../src/eval/evaluate-embedder.js";
+import { checkpointEmbedSource, onnxEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
 import { writeJsonAtomic } from "../src/util/atomic-write.js";
-import { input, runScript } from "../src/util/cli.js";
+import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
 import { ProgressWriter } from "../src/util/progress-event.js";
 
 const FLAGS = {
-  embedder: string(
-    "the embedder: a trainer checkpoint, or an exported MODEL.onnx (run on onnxruntime)",
-    {
-      required: true,
-      arg: "FILE",
-    },
-  ),
+  embedder: string("the embedder: a trainer checkpoint, or an exported MODEL.onnx", {
+    required: true,
+    arg: "FILE",
+  }),
   references: string("the distilled reference set to score, level by level", { arg: "FILE" }),
   data: string("mnist, fashion, cifar10, idx:DIR or folder:DIR", { default: "mnist" }),
   limit: int("baselines: use the first N training images", { min: 1 }),
   "test-limit": int("use the first N test images", { min: 1 }),
   "no-baselines": boolean("skip the class-mean and 1-NN baselines"),
   batch: int("embedding batch size", { default: 256, min: 1 }),
+  engine: choice(
+    ["ort", "tfjs"],
+    "what embeds a checkpoint: onnxruntime (exported in memory) or tfjs",
+    {
+      default: "ort",
+    },
+  ),
+  threads: int("ort: onnxruntime intra-op threads", { default: 2, min: 1 }),
   out: string("also write the JSON report here", { arg: "FILE" }),
   progress: choice(["json", "none"], "json: one event line per update on stderr, for a parent", {
     default: "none",
@@ -50,39 +59,60 @@ const SCRIPT = {
 
 async function main() {
   const values = readFlags(SCRIPT, FLAGS);
-  const { limit, batch } = values;
+  const { limit, batch, threads } = values;
   const testLimit = values["test-limit"];
   const baselines = !values["no-baselines"];
   if (values.out !== undefined)
     await checkWritableOutput(values.out, { flag: "out", kind: "file" });
-
-  if (values.embedder.endsWith(".onnx")) {
-    await evaluateOnnx(values, baselines, limit, testLimit, batch);
-    return;
+  const onnxFile = values.embedder.endsWith(".onnx");
+  if (onnxFile && values.engine === "tfjs") {
+    throw new CliError(`--engine tfjs needs a trainer checkpoint; ${values.embedder} is ONNX`);
   }
-  const inputs: Parameters<typeof evaluateByAngle>[0] = await input(async () => {
-    const embedder = await loadEmbedder(values.embedder);
-    const allTest = await loadDataset(values.data, "test", { folder: folderOptions(values) });
-    const test = testLimit ? take(allTest, testLimit) : allTest;
+
+  const checkpoint = onnxFile ? undefined : await input(loadEmbedder(values.embedder));
+  const folder = folderOptions(values);
+  const { test, references, train } = await input(async () => {
+    const allTest = await loadDataset(values.data, "test", { folder });
     const references = values.references ? await readReferenceSet(values.references) : undefined;
     let train: Dataset | undefined;
     if (baselines) {
-      const allTrain = await loadDataset(values.data, "train", {
-        folder: folderOptions(values),
-      });
+      const allTrain = await loadDataset(values.data, "train", { folder });
       train = limit ? take(allTrain, limit) : allTrain;
     }
-    return { embedder, test, references, train, batch, onProgress: progressOf(values.progress) };
+    return { test: testLimit ? take(allTest, testLimit) : allTest, references, train };
   });
-  await initBackend();
+  const onProgress = progressOf(values.progress);
   const started = performance.now();
-  const result = await input(() => evaluateByAngle(inputs));
+  let result: EvaluationResult;
+  let model = checkpoint?.spec.name;
+  if (checkpoint && values.engine === "tfjs") {
+    await initBackend();
+    result = await input(() =>
+      evaluateByAngle({ embedder: checkpoint, test, references, train, batch, onProgress }),
+    );
+  } else {
+    // onnxruntime: the exported file, or the checkpoint exported in memory (nothing written).
+    const source = await input(
+      checkpoint
+        ? checkpointEmbedSource(checkpoint, values.embedder, { batch, threads })
+        : onnxEmbedSource(values.embedder, { batch, threads }),
+    );
+    model = source.name;
+    try {
+      result = await input(() =>
+        evaluateSourceByAngle(source, { test, references, train, onProgress }),
+      );
+    } finally {
+      await source.close();
+    }
+  }
   const report = {
     embedder: values.embedder,
-    model: inputs.embedder.spec.name,
-    embedderEpochs: inputs.embedder.epoch,
+    model,
+    embedderEpochs: checkpoint?.epoch ?? null,
+    engine: checkpoint && values.engine === "tfjs" ? "tfjs" : "ort",
     references: values.references
-      ? { file: values.references, version: inputs.references?.version }
+      ? { file: values.references, version: references?.version }
       : null,
     data: values.data,
     ...result,
@@ -90,50 +120,6 @@ async function main() {
   };
   if (values.out) await writeJsonAtomic(values.out, report);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-}
-
-/** --embedder FILE.onnx: the exported embedder on onnxruntime (same report, no epochs). */
-async function evaluateOnnx(
-  values: ReturnType<typeof readFlags<typeof FLAGS>>,
-  baselines: boolean,
-  limit: number | undefined,
-  testLimit: number | undefined,
-  batch: number,
-) {
-  const folder = folderOptions(values);
-  const source = await input(onnxEmbedSource(values.embedder, { batch }));
-  try {
-    const { test, references, train } = await input(async () => {
-      const allTest = await loadDataset(values.data, "test", { folder });
-      const references = values.references ? await readReferenceSet(values.references) : undefined;
-      let train: Dataset | undefined;
-      if (baselines) {
-        const allTrain = await loadDataset(values.data, "train", { folder });
-        train = limit ? take(allTrain, limit) : allTrain;
-      }
-      return { test: testLimit ? take(allTest, testLimit) : allTest, references, train };
-    });
-    const started = performance.now();
-    const onProgress = progressOf(values.progress);
-    const result = await input(() =>
-      evaluateSourceByAngle(source, { test, references, train, onProgress }),
-    );
-    const report = {
-      embedder: values.embedder,
-      model: source.name,
-      embedderEpochs: null,
-      references: values.references
-        ? { file: values.references, version: references?.version }
-        : null,
-      data: values.data,
-      ...result,
-      seconds: (performance.now() - started) / 1000,
-    };
-    if (values.out) await writeJsonAtomic(values.out, report);
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  } finally {
-    await source.close();
-  }
 }
 
 runScript("evaluate", main);

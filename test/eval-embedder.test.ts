@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Dataset } from "../src/data/dataset.js";
+import { encodeIdx } from "../src/data/idx.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { evaluateByAngle, evaluateSourceByAngle } from "../src/eval/evaluate-embedder.js";
-import { onnxEmbedSource } from "../src/eval/onnx-embedder.js";
+import { checkpointEmbedSource, onnxEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { resnetSpec } from "../src/nn/resnet.js";
 import { initWeights } from "../src/nn/weights.js";
@@ -203,4 +204,68 @@ test("with onProgress the images are embedded in chunks, counted to the total, a
   assert.deepEqual(counted.accuracy, plain.accuracy);
   assert.deepEqual(counted.nearestNeighbour, plain.nearestNeighbour);
   assert.deepEqual(counted.classMean, plain.classMean);
+});
+
+test("a checkpoint exported in memory embeds as its ONNX file does, and evaluate.ts scores it on either engine alike", async () => {
+  const embedder = await loadEmbedder(checkpoint);
+  const onnxPath = join(dir, "same.onnx");
+  await writeOnnxModel(onnxPath, embedder.spec, embedder.weights, { role: "embedder" });
+  const images = bands(9, 7).images;
+  const fromFile = await onnxEmbedSource(onnxPath, { threads: 1 });
+  const inMemory = await checkpointEmbedSource(embedder, checkpoint, { batch: 4, threads: 1 });
+  try {
+    assert.equal(inMemory.name, spec.name);
+    assert.deepEqual(await inMemory.embed(images, 9), await fromFile.embed(images, 9));
+  } finally {
+    await Promise.all([fromFile.close(), inMemory.close()]);
+  }
+
+  // The script end to end on an IDX folder of band images: ort (the default) and tfjs agree.
+  const data = join(dir, "bands-idx");
+  await mkdir(data, { recursive: true });
+  await writeFile(join(data, "labels.txt"), "l\nm\nr\n");
+  for (const [prefix, set] of [
+    ["train", bands(30, 8)],
+    ["t10k", bands(24, 9)],
+  ] as const) {
+    const pixels = Uint8Array.from(set.images, (v) => Math.round(v * 255));
+    await writeFile(
+      join(data, `${prefix}-images-idx3-ubyte`),
+      encodeIdx([set.count, 8, 8], pixels),
+    );
+    await writeFile(join(data, `${prefix}-labels-idx1-ubyte`), encodeIdx([set.count], set.labels));
+  }
+  const score = (engine: string) => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/evaluate.ts",
+        "--embedder",
+        checkpoint,
+        "--data",
+        `idx:${data}`,
+        "--engine",
+        engine,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const [ort, tfjs] = [score("ort"), score("tfjs")];
+  assert.equal(ort.engine, "ort");
+  assert.equal(tfjs.engine, "tfjs");
+  assert.equal(ort.model, spec.name);
+  assert.equal(ort.embedderEpochs, 2);
+  assert.equal(ort.classMean.accuracy, tfjs.classMean.accuracy);
+  assert.equal(ort.nearestNeighbour.accuracy, tfjs.nearestNeighbour.accuracy);
+  const refusal = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "scripts/evaluate.ts", "--embedder", onnxPath, "--engine", "tfjs"],
+    { encoding: "utf8" },
+  );
+  assert.equal(refusal.status, 2);
+  assert.match(refusal.stderr, /^evaluate: --engine tfjs needs a trainer checkpoint/);
 });

@@ -51,6 +51,15 @@ export async function loadOnnxModel(path: string, options: LoadOptions = {}): Pr
   const bytes = await readFile(path).catch((error: Error) => {
     throw new Error(`${path}: cannot read ONNX model (${error.message})`);
   });
+  return openOnnxModel(bytes, path, options);
+}
+
+/** The same from a model already in memory (an export that was never written); `path` labels errors. */
+export async function openOnnxModel(
+  bytes: Uint8Array,
+  path: string,
+  options: LoadOptions = {},
+): Promise<OnnxModel> {
   const metadata = readOnnxMetadata(bytes, path);
   let session: ort.InferenceSession;
   try {
