@@ -85,8 +85,8 @@ async function main() {
   const started = performance.now();
   let result: EvaluationResult;
   let model = checkpoint?.spec.name;
+  await initBackend(); // tfjs-wasm: the embedder on --engine tfjs, and the 1-NN's matmuls on either
   if (checkpoint && values.engine === "tfjs") {
-    await initBackend();
     result = await input(() =>
       evaluateByAngle({ embedder: checkpoint, test, references, train, batch, onProgress }),
     );
