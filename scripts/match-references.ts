@@ -6,7 +6,7 @@ import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { descendantTargets, matchEmbeddings } from "../src/distill/embedding-match.js";
 import { type DistillPlan, planDistillation } from "../src/distill/plan.js";
-import { summarySheet } from "../src/distill/sheets.js";
+import { levelSheet, summarySheet } from "../src/distill/sheets.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { checkpointEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
@@ -187,6 +187,12 @@ async function main() {
   };
   await writeReferenceSet(f.out, matched);
   const stem = join(dirname(f.out), basename(f.out).replace(/\.safetensors$/, ""));
+  for (const level of matched.levels) {
+    await writeFileAtomic(
+      `${stem}.level${level.level}.png`,
+      await levelSheet(level, set.classes.length, { height: h, width: w, channels: c }),
+    );
+  }
   // Rows: classes; columns: each matched level's first reference before, then after.
   const pairs = f.levels.flatMap((l) => [referenceLevel(set, l), referenceLevel(matched, l)]);
   const shape = { height: h, width: w, channels: c };

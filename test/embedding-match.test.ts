@@ -170,7 +170,9 @@ test("match-references.ts matches the chosen levels, copies the rest, and record
   for (const l of ["2", "3"]) assert.ok(record.cosine[l].after > record.cosine[l].before);
   const report = JSON.parse(await readFile(join(dir, "matched.matched.json"), "utf8"));
   assert.equal(report.version, matched.version);
-  assert.ok((await readFile(join(dir, "matched.matched.png"))).length > 100);
+  for (const sheet of ["matched.matched.png", "matched.level1.png", "matched.level3.png"]) {
+    assert.ok((await readFile(join(dir, sheet))).length > 100, sheet);
+  }
 });
 
 test("match-references.ts refuses what it cannot do before any work, with one line and exit 2", async () => {
