@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { runKey } from "../src/distill/checkpoint.js";
@@ -33,12 +33,11 @@ import {
   runIdOf,
 } from "../src/distill/queue-contract.js";
 import { QueueRunner } from "../src/distill/queue-runner.js";
-import { levelSheet, summarySheet } from "../src/distill/sheets.js";
-import { levelSimilarity, similarityMarkdown } from "../src/distill/similarity.js";
+import { writeSetFiles } from "../src/distill/set-files.js";
+import { similarityMarkdown } from "../src/distill/similarity.js";
 import { BACKENDS, type BackendName, initBackend } from "../src/nn/backend.js";
 import { type ReferenceSet, writeReferenceSet } from "../src/references/reference-set.js";
 import { checkRegistration, registerReferences } from "../src/references/register.js";
-import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { boolean, choice, int, list, number, readFlags, string } from "../src/util/flags.js";
 import { abortOnSigint } from "../src/util/interrupt.js";
@@ -375,34 +374,15 @@ async function main() {
   };
   await writeReferenceSet(out, set);
 
-  const dir = dirname(out);
-  const stem = basename(out).replace(/\.safetensors$/, "");
-  const shape = { height: data.height, width: data.width, channels: data.channels };
-  const classes = data.classes.length;
-  for (const level of set.levels) {
-    await writeFileAtomic(
-      join(dir, `${stem}.level${level.level}.png`),
-      await levelSheet(level, classes, shape),
-    );
-  }
   const real = values.from
     ? await input(loadDataset(values.data, "train", { folder: folderOptions(values) }))
     : data;
-  const original = { level: 0, images: real.images, labels: real.labels, count: real.count };
-  await writeFileAtomic(
-    join(dir, `${stem}.fig9.png`),
-    await summarySheet(original, set.levels, classes, shape),
+  const rows = await writeSetFiles(
+    out,
+    set,
+    { images: real.images, labels: real.labels, count: real.count },
+    { command, wallSeconds, levels: levelStats },
   );
-  const rows = [original, ...set.levels].map((l) => levelSimilarity(l, classes));
-  await writeJsonAtomic(join(dir, `${stem}.similarity.json`), rows);
-  await writeFileAtomic(join(dir, `${stem}.similarity.md`), `${similarityMarkdown(rows)}\n`);
-  await writeJsonAtomic(join(dir, `${stem}.report.json`), {
-    version: set.version,
-    command,
-    wallSeconds,
-    levels: levelStats,
-    similarity: rows,
-  });
   await rm(checkpoint, { force: true });
   if (queue) {
     await queue.removeJobs();

@@ -1,12 +1,14 @@
 // Embedding matching of a distilled reference set for one serving embedder: the upper levels'
 // references move until the embedder maps each onto the mean direction of the real images under
-// it (src/distill/embedding-match.ts); writes a new reference set, its sheets and a report.
+// it (src/distill/embedding-match.ts); writes a new reference set with the files distill.ts
+// writes beside one (sheets, Fig. 9, similarity, report) and a before/after sheet.
 import { basename, dirname, join } from "node:path";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { descendantTargets, matchEmbeddings } from "../src/distill/embedding-match.js";
 import { type DistillPlan, planDistillation } from "../src/distill/plan.js";
-import { levelSheet, summarySheet } from "../src/distill/sheets.js";
+import { writeSetFiles } from "../src/distill/set-files.js";
+import { summarySheet } from "../src/distill/sheets.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { checkpointEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
@@ -18,7 +20,7 @@ import {
   referenceLevel,
   writeReferenceSet,
 } from "../src/references/reference-set.js";
-import { writeFileAtomic, writeJsonAtomic } from "../src/util/atomic-write.js";
+import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { int, list, number, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
@@ -186,24 +188,22 @@ async function main() {
     },
   };
   await writeReferenceSet(f.out, matched);
-  const stem = join(dirname(f.out), basename(f.out).replace(/\.safetensors$/, ""));
-  for (const level of matched.levels) {
-    await writeFileAtomic(
-      `${stem}.level${level.level}.png`,
-      await levelSheet(level, set.classes.length, { height: h, width: w, channels: c }),
-    );
-  }
+  await writeSetFiles(
+    f.out,
+    matched,
+    { images: data.images, labels: data.labels, count: data.count },
+    { embeddingMatch: matched.provenance.embeddingMatch },
+  );
   // Rows: classes; columns: each matched level's first reference before, then after.
   const pairs = f.levels.flatMap((l) => [referenceLevel(set, l), referenceLevel(matched, l)]);
-  const shape = { height: h, width: w, channels: c };
   await writeFileAtomic(
-    `${stem}.matched.png`,
-    await summarySheet(pairs[0], pairs.slice(1), set.classes.length, shape),
+    `${join(dirname(f.out), basename(f.out).replace(/\.safetensors$/, ""))}.matched.png`,
+    await summarySheet(pairs[0], pairs.slice(1), set.classes.length, {
+      height: h,
+      width: w,
+      channels: c,
+    }),
   );
-  await writeJsonAtomic(`${stem}.matched.json`, {
-    version: matched.version,
-    ...(matched.provenance.embeddingMatch as object),
-  });
   log(`wrote ${f.out} (${matched.version})`);
 }
 

@@ -168,9 +168,16 @@ test("match-references.ts matches the chosen levels, copies the rest, and record
   };
   assert.equal(record.embedder.model, (await loadEmbedder(checkpoint)).spec.name);
   for (const l of ["2", "3"]) assert.ok(record.cosine[l].after > record.cosine[l].before);
-  const report = JSON.parse(await readFile(join(dir, "matched.matched.json"), "utf8"));
+  const report = JSON.parse(await readFile(join(dir, "matched.report.json"), "utf8"));
   assert.equal(report.version, matched.version);
-  for (const sheet of ["matched.matched.png", "matched.level1.png", "matched.level3.png"]) {
+  assert.deepEqual(report.embeddingMatch, record);
+  assert.equal(report.similarity.length, 4, "the real images, then levels 1–3");
+  for (const sheet of [
+    "matched.matched.png",
+    "matched.level1.png",
+    "matched.level3.png",
+    "matched.fig9.png",
+  ]) {
     assert.ok((await readFile(join(dir, sheet))).length > 100, sheet);
   }
 });

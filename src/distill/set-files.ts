@@ -1,0 +1,46 @@
+// The files a reference set's producer writes beside it (STEM.safetensors): a sheet per level, the
+// Fig. 9 summary against the real images, the intra-class similarity (JSON and Markdown) and a
+// report; scripts/publish-references.ts copies them into the models folder with the set.
+import { basename, dirname, join } from "node:path";
+import type { ReferenceSet } from "../references/reference-set.js";
+import { writeFileAtomic, writeJsonAtomic } from "../util/atomic-write.js";
+import { levelSheet, summarySheet } from "./sheets.js";
+import {
+  type LevelImages,
+  levelSimilarity,
+  type SimilarityRow,
+  similarityMarkdown,
+} from "./similarity.js";
+
+/** Writes the sheets, similarity and `report` (plus version and similarity) beside `out`; returns the similarity rows. */
+export async function writeSetFiles(
+  out: string,
+  set: ReferenceSet,
+  real: Omit<LevelImages, "level">,
+  report: Record<string, unknown>,
+): Promise<SimilarityRow[]> {
+  const dir = dirname(out);
+  const stem = basename(out).replace(/\.safetensors$/, "");
+  const shape = { height: set.height, width: set.width, channels: set.channels };
+  const classes = set.classes.length;
+  for (const level of set.levels) {
+    await writeFileAtomic(
+      join(dir, `${stem}.level${level.level}.png`),
+      await levelSheet(level, classes, shape),
+    );
+  }
+  const original = { level: 0, ...real };
+  await writeFileAtomic(
+    join(dir, `${stem}.fig9.png`),
+    await summarySheet(original, set.levels, classes, shape),
+  );
+  const rows = [original, ...set.levels].map((l) => levelSimilarity(l, classes));
+  await writeJsonAtomic(join(dir, `${stem}.similarity.json`), rows);
+  await writeFileAtomic(join(dir, `${stem}.similarity.md`), `${similarityMarkdown(rows)}\n`);
+  await writeJsonAtomic(join(dir, `${stem}.report.json`), {
+    version: set.version,
+    ...report,
+    similarity: rows,
+  });
+  return rows;
+}
