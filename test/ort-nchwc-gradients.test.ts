@@ -7,7 +7,8 @@ import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { OrtGradients } from "../src/train/ort/engine.js";
 import { nchwcBlockSize } from "../src/train/ort/nchwc-block.js";
-import { flipFilter } from "../src/train/ort/nchwc-filters.js";
+import { blockFlippedFilter, flipFilter } from "../src/train/ort/nchwc-filters.js";
+import { blockFilter } from "../src/train/ort/nchwc-forward.js";
 import type { StepModel } from "../src/train/step.js";
 import { batchFor, compareStepWithTfjs, weightsFor } from "./ort-grad-helpers.js";
 
@@ -76,6 +77,18 @@ test("flipFilter rotates each kernel and swaps input and output channels", () =>
   flipFilter(hwio, [2, 1, 2, 2], out);
   // [2, 2, 2, 1]: position p holds position 3 − p, its output channels now the input axis.
   assert.deepEqual([...out], [30, 31, 20, 21, 10, 11, 0, 1]);
+});
+
+test("blockFlippedFilter writes what flipFilter then blockFilter write", () => {
+  const [k, cin, f, block] = [3, 32, 16, 8];
+  const hwio = Float32Array.from({ length: k * k * cin * f }, (_, i) => i);
+  const flipped = new Float32Array(hwio.length);
+  flipFilter(hwio, [f, cin, k, k], flipped);
+  const expected = new Float32Array(hwio.length);
+  blockFilter(flipped, [cin, f, k, k], block, expected);
+  const actual = new Float32Array(hwio.length);
+  blockFlippedFilter(hwio, [cin, f, k, k], block, actual);
+  assert.deepEqual(actual, expected);
 });
 
 test("the NCHWc step graph blocks the whole-block convs and only those", async (t) => {

@@ -294,7 +294,9 @@ export function buildGradGraph(
     irVersion: IR_VERSION,
     opsetImport: [
       { domain: "", version: OPSET },
-      ...(result.blocked.length > 0 ? [{ domain: NCHWC_DOMAIN, version: 1 }] : []),
+      ...(g.nodes.some((n) => n.domain === NCHWC_DOMAIN)
+        ? [{ domain: NCHWC_DOMAIN, version: 1 }]
+        : []),
     ],
     producerName: "cgnn-train",
     producerVersion: "1",

@@ -23,6 +23,33 @@ export function flipFilter(
   }
 }
 
+/**
+ * flipFilter then blockFilter's OIHWBiBo in one pass: `shape` is the flipped conv's [Cin, F, k, k]
+ * (F ≥ 8, both whole blocks), `hwio` the parameter [k, k, Cin, F]. Each source run of `block`
+ * output channels is contiguous.
+ */
+export function blockFlippedFilter(
+  hwio: Float32Array,
+  [cin, f, k]: BlockedStepFilter["shape"],
+  block: number,
+  out: Float32Array,
+): void {
+  const kk = k * k;
+  const outBlocks = cin / block;
+  const inBlocks = f / block;
+  const bb = block * block;
+  for (let ob = 0; ob < outBlocks; ob++)
+    for (let ib = 0; ib < inBlocks; ib++)
+      for (let p = 0; p < kk; p++) {
+        const to = ((ob * inBlocks + ib) * kk + p) * bb;
+        const base = (kk - 1 - p) * cin;
+        for (let bo = 0; bo < block; bo++) {
+          const from = (base + ob * block + bo) * f + ib * block;
+          for (let bi = 0; bi < block; bi++) out[to + bi * block + bo] = hwio[from + bi];
+        }
+      }
+}
+
 /** One buffer per blocked filter, refilled from the weights before each step. */
 export class BlockedFilterFeeds {
   private readonly buffers: Float32Array[];
@@ -43,7 +70,9 @@ export class BlockedFilterFeeds {
       const w = weights[b.weight];
       if (!w) throw new Error(`ORT training: missing weight ${b.weight}`);
       const [f, cin, k] = b.shape;
-      if (b.flipped) {
+      if (b.flipped && cin >= 8) {
+        blockFlippedFilter(w.data, b.shape, this.block, this.buffers[i]);
+      } else if (b.flipped) {
         // b.shape is the flipped conv's [Cin, F, k, k]; the parameter is [k, k, Cin, F].
         flipFilter(w.data, [cin, f, k, k], this.scratch);
         blockFilter(this.scratch, b.shape, this.block, this.buffers[i]);
