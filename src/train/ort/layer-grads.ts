@@ -93,7 +93,9 @@ export function conv2d(
   };
   const bias = hasBias ? ctx.weight(`${path}.bias`) : undefined;
   const attrs = { kernel_shape: [k, k], strides: [s, s], dilations: [d, d], pads };
-  const blocked = ctx.blockedFilter;
+  // 1×1 stride-1 convs stay plain: onnxruntime runs them as one Gemm without im2col, and their
+  // reorders cost more than NCHWc saves (ResNet50-w8 5% slower per step; docs/RESULTS.md).
+  const blocked = k === 1 && s === 1 ? undefined : ctx.blockedFilter;
   const y =
     blocked && nchwcConvFits(cin, f, options.nchwcBlock)
       ? nchwcConv(

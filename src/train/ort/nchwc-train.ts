@@ -1,6 +1,7 @@
-// The training step's convolutions on onnxruntime's NCHWc kernels (com.microsoft.nchwc Conv):
-// its NCHWc rewrite skips convs whose filters are graph inputs, as every filter of the step is,
-// so the graph names the blocked kernels and the engine feeds each filter blocked (nchwc-filters.ts).
+// The training step's convolutions (but 1×1 stride-1 ones) on onnxruntime's NCHWc kernels
+// (com.microsoft.nchwc Conv): its NCHWc rewrite skips convs whose filters are graph inputs, as
+// every filter of the step is, so the graph names the blocked kernels and the engine feeds each
+// filter blocked (nchwc-filters.ts).
 import type { AttrValue } from "../../onnx/proto.js";
 import type { GradContext } from "./grad-context.js";
 import { nchwcOp } from "./nchwc-ops.js";
