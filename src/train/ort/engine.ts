@@ -19,17 +19,25 @@ let probedBlock: Promise<number | undefined> | undefined;
 
 /**
  * onnxruntime's NCHWc block size on this CPU (probed once per process), or undefined where it
- * has no NCHWc kernels (or refuses them).
+ * has no NCHWc kernels (or refuses them). The probe's session opens with `options`: when it is
+ * the process's first session, onnxruntime takes the denormal flush from it (see flushDenormals).
  */
-export function nchwcBlockSize(): Promise<number | undefined> {
-  probedBlock ??= probeBlockSize();
+export function nchwcBlockSize(
+  options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1 },
+): Promise<number | undefined> {
+  probedBlock ??= probeBlockSize(options);
   return probedBlock;
 }
 
-async function probeBlockSize(): Promise<number | undefined> {
+async function probeBlockSize(
+  options: ort.InferenceSession.SessionOptions,
+): Promise<number | undefined> {
   const { bytes, output } = nchwcProbeModel();
   try {
-    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(bytes, {
+      ...options,
+      enableProfiling: false,
+    });
     try {
       const out = await session.run({
         x: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]),
@@ -123,15 +131,19 @@ export class OrtGradients implements GradientEngine {
     if (model.head && !model.head.form) {
       throw new Error("ORT training: the head gives no form (only the linear and ArcFace heads)");
     }
+    const sessionOptions = trainingSessionOptions(options);
+    // The probe opens with the step's options, so that the denormal flush holds if it is first.
     const nchwcBlock =
-      options.layout === "plain" ? undefined : (options.nchwcBlock ?? (await nchwcBlockSize()));
+      options.layout === "plain"
+        ? undefined
+        : (options.nchwcBlock ?? (await nchwcBlockSize(sessionOptions)));
     const graph = buildGradGraph(model.spec, model.classes, model.trainable, {
       ...options,
       head: model.head?.form,
       nchwcBlock,
     });
     const threads = Math.max(1, options.threads ?? 1);
-    const session = await ort.InferenceSession.create(graph.bytes, trainingSessionOptions(options));
+    const session = await ort.InferenceSession.create(graph.bytes, sessionOptions);
     const blocked = new BlockedFilterFeeds(graph.blocked, nchwcBlock ?? 1);
     return new OrtGradients(model, graph, blocked, session, threads, options.timing);
   }
