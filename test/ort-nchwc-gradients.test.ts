@@ -1,15 +1,24 @@
 // The training step's NCHWc convolutions (nchwc-train.ts) against tfjs: specs whose channels are
 // whole NCHWc blocks (16 and 32), so the forward and input-gradient convs run on onnxruntime's
-// blocked kernels where this CPU has them; every gradient to 1e-4, as the plain graph.
+// blocked kernels where this CPU has them; every gradient to 1e-4, as the plain graph, and a
+// resumed training run on them bit for bit.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, test } from "node:test";
+import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
+import { taylorNetSpec } from "../src/nn/taylornet.js";
 import { OrtGradients } from "../src/train/ort/engine.js";
 import { nchwcBlockSize } from "../src/train/ort/nchwc-block.js";
 import { blockFlippedFilter, flipFilter } from "../src/train/ort/nchwc-filters.js";
 import { blockFilter } from "../src/train/ort/nchwc-forward.js";
 import type { StepModel } from "../src/train/step.js";
+import type { TrainConfig } from "../src/train/train-config.js";
+import { train } from "../src/train/trainer.js";
+import { rng } from "../src/util/random.js";
 import { batchFor, compareStepWithTfjs, weightsFor } from "./ort-grad-helpers.js";
 
 before(async () => {
@@ -123,4 +132,52 @@ test("ORT gradients match tfjs on a width-16/32 ResNet with NCHWc convs", async 
 test("ORT gradients match tfjs on whole-block dilated, unpadded and same NCHWc convs beside plain ones", async () => {
   const model = stepModel(wideConvNet);
   await compareStepWithTfjs(model, weightsFor(wideConvNet, 5), batchFor(wideConvNet, 8, 5, 13));
+});
+
+test("train() on NCHWc convs learns and resumes to the same weights", async (t) => {
+  const spec = taylorNetSpec("mnist7", { width: 16 });
+  const probe = await OrtGradients.create({ ...stepModel(spec), classes: 10 }, { threads: 1 });
+  const blocked = probe.blockedFilters;
+  await probe.close();
+  if (blocked === 0) return t.skip("no NCHWc kernels on this CPU");
+  const random = rng(1);
+  const count = 80;
+  const images = Float32Array.from({ length: count * 49 }, () => 0.3 * random());
+  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+  labels.forEach((label, n) => {
+    images[n * 49 + label * 4] = 1;
+  });
+  const classes = Array.from({ length: 10 }, (_, i) => String(i));
+  const data: Dataset = {
+    name: "lit",
+    images,
+    labels,
+    count,
+    height: 7,
+    width: 7,
+    channels: 1,
+    classes,
+  };
+  const dir = mkdtempSync(join(tmpdir(), "cgnn-ort-nchwc-train-"));
+  try {
+    const common: TrainConfig = {
+      spec,
+      train: data,
+      epochs: 3,
+      batchSize: 16,
+      lr: 0.01,
+      engine: "ort",
+      progress: "none",
+    };
+    const whole = await train(common);
+    assert.ok(whole.history[2].loss < whole.history[0].loss * 0.8, "loss falls");
+    const stop = new AbortController();
+    await train({ ...common, outDir: dir, signal: stop.signal, onEpoch: () => stop.abort() });
+    const resumed = await train({ ...common, outDir: dir, resume: true });
+    for (const [name, w] of Object.entries(whole.weights)) {
+      assert.deepEqual(resumed.weights[name].data, w.data, name);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
