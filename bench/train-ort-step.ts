@@ -18,6 +18,8 @@ import {
   trainingSessionOptions,
 } from "../src/train/ort/engine.js";
 import { buildGradGraph } from "../src/train/ort/grad-graph.js";
+import { nchwcBlockSize } from "../src/train/ort/nchwc-block.js";
+import { BlockedFilterFeeds } from "../src/train/ort/nchwc-filters.js";
 import { epochOrder } from "../src/train/seeding.js";
 import type { StepModel } from "../src/train/step.js";
 import { runScript } from "../src/util/cli.js";
@@ -40,6 +42,11 @@ const FLAGS = {
   optimization: choice(
     ["basic", "extended", "all"] as const,
     "graph optimisation level (default all)",
+  ),
+  layout: list(
+    { kind: "choice", choices: ["plain", "nchwc"] },
+    "conv layouts, alternated per thread count (nchwc: onnxruntime's blocked kernels)",
+    { default: ["nchwc"] },
   ),
   "no-arena": boolean("turn onnxruntime's CPU memory arena off"),
   top: int("slowest nodes listed with --profile", { default: 15, min: 1 }),
@@ -87,7 +94,11 @@ async function profile(
   top: number,
 ) {
   const threads = options.threads ?? 1;
-  const graph = buildGradGraph(model.spec, model.classes, model.trainable, options);
+  const block = options.layout === "plain" ? undefined : await nchwcBlockSize();
+  const graph = buildGradGraph(model.spec, model.classes, model.trainable, {
+    ...options,
+    nchwcBlock: block,
+  });
   const dir = await mkdtemp(join(tmpdir(), "cgnn-step-profile-"));
   const session = await ort.InferenceSession.create(graph.bytes, {
     ...trainingSessionOptions(options),
@@ -111,6 +122,10 @@ async function profile(
   for (const [name, { input, shape }] of Object.entries(graph.weights)) {
     feeds[input] = new ort.Tensor("float32", weights[name].data, shape);
   }
+  const blocked = new BlockedFilterFeeds(graph.blocked, block ?? 1).fill(weights);
+  graph.blocked.forEach((b, i) => {
+    feeds[b.input] = new ort.Tensor("float32", blocked[i], b.shape);
+  });
   await session.run(feeds);
   for (let i = 0; i < runs; i++) await session.run(feeds);
   session.endProfiling();
@@ -170,79 +185,84 @@ runScript("bench/train-ort-step", async () => {
       batchSize: v.batch,
       seed: 1,
     };
-    for (const threads of v.threads) {
-      const timing: OrtStepTiming = { feedsMs: 0, runMs: 0, outputsMs: 0 };
-      const session = {
-        ...(v.optimization ? { graphOptimizationLevel: v.optimization } : {}),
-        ...(v["no-arena"] ? { enableCpuMemArena: false } : {}),
-      };
-      const options: OrtEngineOptions = {
-        threads,
-        convWeightGrad: v["conv-weight-grad"],
-        session,
-      };
-      const engine = await OrtGradients.create(model, { ...options, timing });
-      const weights = initWeights(spec, 1);
-      const optimizer = new Optimizer({ kind: "adam", momentum: 0, weightDecay: 0 });
-      const refs = model.trainable.map((n) => ({
-        name: n,
-        data: weights[n].data,
-        rank: weights[n].shape.length,
-      }));
-      const sites = batchNormSites(spec.layers, spec.input);
-      const order = epochOrder(source.data.count, 1, 0);
-      const phases = { batchMs: 0, optimizerMs: 0, movingStatsMs: 0 };
-      let wall = 0;
-      let cpu = process.cpuUsage();
-      for (let step = 0; step <= v.steps; step++) {
-        if (step === 1) {
-          // Step 0 warms the session up; the rest are timed.
-          Object.assign(timing, { feedsMs: 0, runMs: 0, outputsMs: 0 });
-          Object.assign(phases, { batchMs: 0, optimizerMs: 0, movingStatsMs: 0 });
-          wall = 0;
-          cpu = process.cpuUsage();
+    for (const threads of v.threads)
+      for (const layout of v.layout) {
+        const timing: OrtStepTiming = { feedsMs: 0, runMs: 0, outputsMs: 0 };
+        const session = {
+          ...(v.optimization ? { graphOptimizationLevel: v.optimization } : {}),
+          ...(v["no-arena"] ? { enableCpuMemArena: false } : {}),
+        };
+        const options: OrtEngineOptions = {
+          threads,
+          layout: layout as "plain" | "nchwc",
+          convWeightGrad: v["conv-weight-grad"],
+          session,
+        };
+        const engine = await OrtGradients.create(model, { ...options, timing });
+        const weights = initWeights(spec, 1);
+        const optimizer = new Optimizer({ kind: "adam", momentum: 0, weightDecay: 0 });
+        const refs = model.trainable.map((n) => ({
+          name: n,
+          data: weights[n].data,
+          rank: weights[n].shape.length,
+        }));
+        const sites = batchNormSites(spec.layers, spec.input);
+        const order = epochOrder(source.data.count, 1, 0);
+        const phases = { batchMs: 0, optimizerMs: 0, movingStatsMs: 0 };
+        let wall = 0;
+        let cpu = process.cpuUsage();
+        for (let step = 0; step <= v.steps; step++) {
+          if (step === 1) {
+            // Step 0 warms the session up; the rest are timed.
+            Object.assign(timing, { feedsMs: 0, runMs: 0, outputsMs: 0 });
+            Object.assign(phases, { batchMs: 0, optimizerMs: 0, movingStatsMs: 0 });
+            wall = 0;
+            cpu = process.cpuUsage();
+          }
+          const t0 = performance.now();
+          const batch = makeBatch(source, order, 0, step);
+          const t1 = performance.now();
+          const result = await engine.compute(weights, batch);
+          const t2 = performance.now();
+          optimizer.apply(refs, result.grads, 1e-3);
+          const t3 = performance.now();
+          updateMovingStats(weights, sites, result.batchStats, batch.count);
+          const t4 = performance.now();
+          phases.batchMs += t1 - t0;
+          phases.optimizerMs += t3 - t2;
+          phases.movingStatsMs += t4 - t3;
+          wall += t4 - t0;
         }
-        const t0 = performance.now();
-        const batch = makeBatch(source, order, 0, step);
-        const t1 = performance.now();
-        const result = await engine.compute(weights, batch);
-        const t2 = performance.now();
-        optimizer.apply(refs, result.grads, 1e-3);
-        const t3 = performance.now();
-        updateMovingStats(weights, sites, result.batchStats, batch.count);
-        const t4 = performance.now();
-        phases.batchMs += t1 - t0;
-        phases.optimizerMs += t3 - t2;
-        phases.movingStatsMs += t4 - t3;
-        wall += t4 - t0;
+        const used = process.cpuUsage(cpu);
+        const blockedFilters = engine.blockedFilters;
+        await engine.close();
+        const per = (ms: number) => +(ms / v.steps).toFixed(2);
+        const line = {
+          bench: "train-ort-step",
+          model: name,
+          threads,
+          layout,
+          blockedFilters,
+          ...session,
+          ...(options.convWeightGrad ? { convWeightGrad: options.convWeightGrad } : {}),
+          batch: v.batch,
+          steps: v.steps,
+          imagesPerSec: +((v.batch * v.steps * 1000) / wall).toFixed(1),
+          msPerStep: per(wall),
+          // CPU time of the whole process: on the shared box, less sensitive to the load than wall time.
+          cpuMsPerStep: per((used.user + used.system) / 1000),
+          batchMs: per(phases.batchMs),
+          feedsMs: per(timing.feedsMs),
+          runMs: per(timing.runMs),
+          outputsMs: per(timing.outputsMs),
+          optimizerMs: per(phases.optimizerMs),
+          movingStatsMs: per(phases.movingStatsMs),
+        };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+        if (v.profile) {
+          const report = await profile(model, options, v.batch, v.steps, v.top);
+          process.stdout.write(`${JSON.stringify({ ...report, model: name, layout })}\n`);
+        }
       }
-      const used = process.cpuUsage(cpu);
-      await engine.close();
-      const per = (ms: number) => +(ms / v.steps).toFixed(2);
-      const line = {
-        bench: "train-ort-step",
-        model: name,
-        threads,
-        ...session,
-        ...(options.convWeightGrad ? { convWeightGrad: options.convWeightGrad } : {}),
-        batch: v.batch,
-        steps: v.steps,
-        imagesPerSec: +((v.batch * v.steps * 1000) / wall).toFixed(1),
-        msPerStep: per(wall),
-        // CPU time of the whole process: on the shared box, less sensitive to the load than wall time.
-        cpuMsPerStep: per((used.user + used.system) / 1000),
-        batchMs: per(phases.batchMs),
-        feedsMs: per(timing.feedsMs),
-        runMs: per(timing.runMs),
-        outputsMs: per(timing.outputsMs),
-        optimizerMs: per(phases.optimizerMs),
-        movingStatsMs: per(phases.movingStatsMs),
-      };
-      process.stdout.write(`${JSON.stringify(line)}\n`);
-      if (v.profile) {
-        const report = await profile(model, options, v.batch, v.steps, v.top);
-        process.stdout.write(`${JSON.stringify({ ...report, model: name })}\n`);
-      }
-    }
   }
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { ModelSpec } from "../src/nn/spec.js";
 import { initWeights, type Weights } from "../src/nn/weights.js";
-import { OrtGradients } from "../src/train/ort/engine.js";
+import { type OrtEngineOptions, OrtGradients } from "../src/train/ort/engine.js";
 import { computeGradients, type StepModel, type StepResult } from "../src/train/step.js";
 import { rng } from "../src/util/random.js";
 
@@ -80,9 +80,10 @@ export async function compareStepWithTfjs(
   model: StepModel,
   weights: Weights,
   batch: ReturnType<typeof batchFor>,
+  options: OrtEngineOptions = {},
 ): Promise<StepResult> {
   const expected = computeGradients(model, weights, batch);
-  const engine = await OrtGradients.create(model, { threads: 1 });
+  const engine = await OrtGradients.create(model, { threads: 1, ...options });
   try {
     const actual = await engine.compute(weights, batch);
     assertClose(Float32Array.of(actual.loss), Float32Array.of(expected.loss), "loss");

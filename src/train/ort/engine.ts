@@ -6,6 +6,8 @@ import type { Weights } from "../../nn/weights.js";
 import type { GradientEngine } from "../engine.js";
 import type { Batch, BatchStats, StepModel, StepResult } from "../step.js";
 import { buildGradGraph, type GradGraph, type GradGraphOptions } from "./grad-graph.js";
+import { BlockedFilterFeeds } from "./nchwc-filters.js";
+import { nchwcProbeModel } from "./nchwc-ops.js";
 
 /**
  * onnxruntime itself, for the other training-side graphs (the distillation step): imported here,
@@ -13,7 +15,49 @@ import { buildGradGraph, type GradGraph, type GradGraphOptions } from "./grad-gr
  */
 export { ort };
 
+let probedBlock: Promise<number | undefined> | undefined;
+
+/**
+ * onnxruntime's NCHWc block size on this CPU (probed once per process), or undefined where it
+ * has no NCHWc kernels (or refuses them). The probe's session opens with `options`: when it is
+ * the process's first session, onnxruntime takes the denormal flush from it (see flushDenormals).
+ */
+export function nchwcBlockSize(
+  options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1 },
+): Promise<number | undefined> {
+  probedBlock ??= probeBlockSize(options);
+  return probedBlock;
+}
+
+async function probeBlockSize(
+  options: ort.InferenceSession.SessionOptions,
+): Promise<number | undefined> {
+  const { bytes, output } = nchwcProbeModel();
+  try {
+    const session = await ort.InferenceSession.create(bytes, {
+      ...options,
+      enableProfiling: false,
+    });
+    try {
+      const out = await session.run({
+        x: new ort.Tensor("float32", new Float32Array(4), [1, 4, 1, 1]),
+      });
+      const block = Number(out[output].dims[1]);
+      return block > 1 ? block : undefined;
+    } finally {
+      await session.release();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 export interface OrtEngineOptions extends GradGraphOptions {
+  /**
+   * "nchwc" (default): the convs whose channels are whole blocks run on onnxruntime's NCHWc
+   * kernels where this CPU has them (nchwc-train.ts); "plain": every conv is plain ONNX.
+   */
+  layout?: "plain" | "nchwc";
   /** onnxruntime intra-op threads (default 1). */
   threads?: number;
   /**
@@ -77,6 +121,7 @@ export class OrtGradients implements GradientEngine {
   private constructor(
     private readonly model: StepModel,
     private readonly graph: GradGraph,
+    private readonly blocked: BlockedFilterFeeds,
     private readonly session: ort.InferenceSession,
     readonly workers: number,
     private readonly timing?: OrtStepTiming,
@@ -86,13 +131,26 @@ export class OrtGradients implements GradientEngine {
     if (model.head && !model.head.form) {
       throw new Error("ORT training: the head gives no form (only the linear and ArcFace heads)");
     }
+    const sessionOptions = trainingSessionOptions(options);
+    // The probe opens with the step's options, so that the denormal flush holds if it is first.
+    const nchwcBlock =
+      options.layout === "plain"
+        ? undefined
+        : (options.nchwcBlock ?? (await nchwcBlockSize(sessionOptions)));
     const graph = buildGradGraph(model.spec, model.classes, model.trainable, {
       ...options,
       head: model.head?.form,
+      nchwcBlock,
     });
     const threads = Math.max(1, options.threads ?? 1);
-    const session = await ort.InferenceSession.create(graph.bytes, trainingSessionOptions(options));
-    return new OrtGradients(model, graph, session, threads, options.timing);
+    const session = await ort.InferenceSession.create(graph.bytes, sessionOptions);
+    const blocked = new BlockedFilterFeeds(graph.blocked, nchwcBlock ?? 1);
+    return new OrtGradients(model, graph, blocked, session, threads, options.timing);
+  }
+
+  /** How many filters each step feeds blocked for the NCHWc kernels (0: a plain graph). */
+  get blockedFilters(): number {
+    return this.graph.blocked.length;
   }
 
   async compute(weights: Weights, batch: Batch): Promise<StepResult> {
@@ -110,6 +168,10 @@ export class OrtGradients implements GradientEngine {
       if (!w) throw new Error(`ORT training: missing weight ${name}`);
       feeds[input] = new ort.Tensor("float32", w.data, shape);
     }
+    const blocked = this.blocked.fill(weights);
+    this.graph.blocked.forEach((b, i) => {
+      feeds[b.input] = new ort.Tensor("float32", blocked[i], b.shape);
+    });
     const t1 = performance.now();
     const out = await this.session.run(feeds);
     const t2 = performance.now();

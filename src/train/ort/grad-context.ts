@@ -26,6 +26,11 @@ export interface GradContext {
   /** Records the gradient of a parameter (spec layout); ignored for frozen ones. */
   grad(name: string, value: string): void;
   batchStats(path: string, mean: string, variance: string): void;
+  /**
+   * The graph input that carries parameter `weight` blocked for the NCHWc kernels (as is, or
+   * flipped for the input gradient; nchwc-train.ts); absent where the graph has no NCHWc convs.
+   */
+  blockedFilter?(weight: string, shape: [number, number, number, number], flipped: boolean): string;
 }
 
 /** ReduceSum over `axes` (opset 13+: axes as an input). */

@@ -24,6 +24,8 @@ import {
   relu,
 } from "./layer-grads.js";
 import { monomials } from "./monomial-grads.js";
+import { NCHWC_DOMAIN } from "./nchwc-ops.js";
+import type { BlockedStepFilter } from "./nchwc-train.js";
 
 export const SUPPORTED_LAYERS = [
   "normalize",
@@ -44,6 +46,11 @@ export interface GradGraphOptions {
   convWeightGrad?: ConvWeightGrad;
   /** An embedder head on the output (its parameters "head.*"); none: the output is the logits. */
   head?: HeadForm;
+  /**
+   * onnxruntime's NCHWc block size (nchwc-block.ts): the convs whose channels are whole blocks
+   * run forward and input gradient on its NCHWc kernels. None: every conv is plain ONNX.
+   */
+  nchwcBlock?: number;
 }
 
 export interface GradGraph {
@@ -57,6 +64,8 @@ export interface GradGraph {
   /** Graph output per trainable parameter name. */
   grads: Record<string, string>;
   stats: Record<string, { mean: string; variance: string }>;
+  /** Filters fed again blocked for the NCHWc convs (nchwc-filters.ts fills them); often none. */
+  blocked: BlockedStepFilter[];
 }
 
 /** Why the ORT engine cannot train this model, or undefined when it can. */
@@ -216,6 +225,7 @@ export function buildGradGraph(
     logits: "",
     grads: {},
     stats: {},
+    blocked: [],
   };
   const ctx: GradContext = {
     g,
@@ -245,9 +255,19 @@ export function buildGradGraph(
         variance: g.outputs[c + 1].name ?? "",
       };
     },
+    blockedFilter(weight, shape, flipped) {
+      const known = result.blocked.find((b) => b.weight === weight && b.flipped === flipped);
+      if (known) return known.input;
+      const input = g.input(`${flipped ? "wflip" : "wblk"}:${weight}`, shape);
+      result.blocked.push({ input, weight, shape, flipped });
+      return input;
+    },
   };
   // auto: about 0.75× im2col's step time on ResNet18-w16 (docs/RESULTS.md, issue 13).
-  const layerOptions: LayerOptions = { convWeightGrad: options.convWeightGrad ?? "auto" };
+  const layerOptions: LayerOptions = {
+    convWeightGrad: options.convWeightGrad ?? "auto",
+    nchwcBlock: options.nchwcBlock,
+  };
   const [h, w, c] = spec.input;
   result.images = g.input("images", ["N", h, w, c]);
   result.labels = g.input("labels", ["N", classes]);
@@ -272,7 +292,12 @@ export function buildGradGraph(
   if (missing.length > 0) throw new Error(`ORT training: no gradient for ${missing.join(", ")}`);
   result.bytes = encodeModel({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: "", version: OPSET }],
+    opsetImport: [
+      { domain: "", version: OPSET },
+      ...(g.nodes.some((n) => n.domain === NCHWC_DOMAIN)
+        ? [{ domain: NCHWC_DOMAIN, version: 1 }]
+        : []),
+    ],
     producerName: "cgnn-train",
     producerVersion: "1",
     graph: g.graph(`${spec.name}-train-step`),

@@ -21,9 +21,12 @@ import {
   transpose,
   type Value,
 } from "./grad-context.js";
+import { nchwcConv, nchwcConvFits } from "./nchwc-train.js";
 
 export interface LayerOptions {
   convWeightGrad: ConvWeightGrad;
+  /** onnxruntime's NCHWc block size: convs whose channels are whole blocks use its kernels. */
+  nchwcBlock?: number;
 }
 
 /**
@@ -83,11 +86,29 @@ export function conv2d(
   const [top, left, bottom, right] = pads;
   const hasBias = layer.bias ?? true;
   const kernel = ctx.weight(`${path}.kernel`);
-  const oihw = transpose(ctx, kernel, [3, 2, 0, 1], `${path}.oihw`);
-  const inputs = [x.name, oihw];
-  if (hasBias) inputs.push(ctx.weight(`${path}.bias`));
+  let oihwName: string | undefined;
+  const oihw = () => {
+    oihwName ??= transpose(ctx, kernel, [3, 2, 0, 1], `${path}.oihw`);
+    return oihwName;
+  };
+  const bias = hasBias ? ctx.weight(`${path}.bias`) : undefined;
   const attrs = { kernel_shape: [k, k], strides: [s, s], dilations: [d, d], pads };
-  const y = g.op("Conv", inputs, attrs, `${path}.out`);
+  // 1×1 stride-1 convs stay plain: onnxruntime runs them as one Gemm without im2col, and their
+  // reorders cost more than NCHWc saves (ResNet50-w8 5% slower per step; docs/RESULTS.md).
+  const blocked = k === 1 && s === 1 ? undefined : ctx.blockedFilter;
+  const y =
+    blocked && nchwcConvFits(cin, f, options.nchwcBlock)
+      ? nchwcConv(
+          ctx,
+          x.name,
+          cin,
+          f,
+          blocked(`${path}.kernel`, [f, cin, k, k], false),
+          bias,
+          attrs,
+          `${path}.out`,
+        )
+      : g.op("Conv", bias ? [x.name, oihw(), bias] : [x.name, oihw()], attrs, `${path}.out`);
 
   const weightGrad = (dy: string): string =>
     convKernelGrad(
@@ -102,6 +123,12 @@ export function conv2d(
   const inputGrad = (dy: string): string => {
     const reach = (k - 1) * d;
     if (s === 1 && pads.every((p) => p <= reach)) {
+      const dxPads = [reach - top, reach - left, reach - bottom, reach - right];
+      if (blocked && nchwcConvFits(f, cin, options.nchwcBlock)) {
+        const flippedBlocked = blocked(`${path}.kernel`, [cin, f, k, k], true);
+        const dxAttrs = { kernel_shape: [k, k], dilations: [d, d], pads: dxPads };
+        return nchwcConv(ctx, dy, f, cin, flippedBlocked, undefined, dxAttrs, "conv_dx");
+      }
       const flipped = g.op(
         "Slice",
         [
@@ -120,7 +147,7 @@ export function conv2d(
         {
           kernel_shape: [k, k],
           dilations: [d, d],
-          pads: [reach - top, reach - left, reach - bottom, reach - right],
+          pads: dxPads,
         },
         "conv_dx",
       );
@@ -129,7 +156,7 @@ export function conv2d(
       size - ((out - 1) * s + reach + 1 - a - b);
     return g.op(
       "ConvTranspose",
-      [dy, oihw],
+      [dy, oihw()],
       {
         kernel_shape: [k, k],
         strides: [s, s],

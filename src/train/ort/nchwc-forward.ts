@@ -12,8 +12,9 @@ import {
 import type { GradContext, Value } from "./grad-context.js";
 import { instanceNorm } from "./instance-norm.js";
 import { avgPool, flatten, normalize } from "./layer-grads.js";
+import { NCHWC_DOMAIN } from "./nchwc-ops.js";
 
-export const NCHWC_DOMAIN = "com.microsoft.nchwc";
+export { NCHWC_DOMAIN };
 
 /** A conv whose filter is fed blocked: graph input, its declared shape [f, cin, k, k], geometry. */
 export interface BlockedFilter {
