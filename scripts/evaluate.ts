@@ -3,12 +3,8 @@
 import { type Dataset, take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
-import { loadEmbedder } from "../src/eval/embedder.js";
-import {
-  type EvaluationResult,
-  evaluateByAngle,
-  evaluateSourceByAngle,
-} from "../src/eval/evaluate-embedder.js";
+import { type Embedder, loadEmbedder } from "../src/eval/embedder.js";
+import { evaluateByAngle, evaluateSourceByAngle } from "../src/eval/evaluate-embedder.js";
 import { checkpointEmbedSource, onnxEmbedSource } from "../src/eval/onnx-embedder.js";
 import { initBackend } from "../src/nn/backend.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
@@ -69,57 +65,54 @@ async function main() {
     throw new CliError(`--engine tfjs needs a trainer checkpoint; ${values.embedder} is ONNX`);
   }
 
+  // The embedder first (a bad file fails before any data is decoded): tfjs over a checkpoint, or
+  // onnxruntime over the exported file or the checkpoint exported in memory (nothing written).
   const checkpoint = onnxFile ? undefined : await input(loadEmbedder(values.embedder));
-  const folder = folderOptions(values);
-  const { test, references, train } = await input(async () => {
-    const allTest = await loadDataset(values.data, "test", { folder });
-    const references = values.references ? await readReferenceSet(values.references) : undefined;
-    let train: Dataset | undefined;
-    if (baselines) {
-      const allTrain = await loadDataset(values.data, "train", { folder });
-      train = limit ? take(allTrain, limit) : allTrain;
-    }
-    return { test: testLimit ? take(allTest, testLimit) : allTest, references, train };
-  });
-  const onProgress = progressOf(values.progress);
-  const started = performance.now();
-  let result: EvaluationResult;
-  let model = checkpoint?.spec.name;
-  await initBackend(); // tfjs-wasm: the embedder on --engine tfjs, and the 1-NN's matmuls on either
-  if (checkpoint && values.engine === "tfjs") {
-    result = await input(() =>
-      evaluateByAngle({ embedder: checkpoint, test, references, train, batch, onProgress }),
-    );
-  } else {
-    // onnxruntime: the exported file, or the checkpoint exported in memory (nothing written).
-    const source = await input(
-      checkpoint
-        ? checkpointEmbedSource(checkpoint, values.embedder, { batch, threads })
-        : onnxEmbedSource(values.embedder, { batch, threads }),
-    );
-    model = source.name;
-    try {
-      result = await input(() =>
-        evaluateSourceByAngle(source, { test, references, train, onProgress }),
+  const onTfjs = checkpoint !== undefined && values.engine === "tfjs";
+  const source = onTfjs
+    ? undefined
+    : await input(
+        checkpoint
+          ? checkpointEmbedSource(checkpoint, values.embedder, { batch, threads })
+          : onnxEmbedSource(values.embedder, { batch, threads }),
       );
-    } finally {
-      await source.close();
-    }
+  try {
+    const folder = folderOptions(values);
+    const loaded = await input(async () => {
+      const allTest = await loadDataset(values.data, "test", { folder });
+      const references = values.references ? await readReferenceSet(values.references) : undefined;
+      let train: Dataset | undefined;
+      if (baselines) {
+        const allTrain = await loadDataset(values.data, "train", { folder });
+        train = limit ? take(allTrain, limit) : allTrain;
+      }
+      return { test: testLimit ? take(allTest, testLimit) : allTest, references, train };
+    });
+    const inputs = { ...loaded, onProgress: progressOf(values.progress) };
+    await initBackend(); // tfjs-wasm: the embedder on --engine tfjs, and the 1-NN's matmuls on either
+    const started = performance.now();
+    const result = await input(() =>
+      source
+        ? evaluateSourceByAngle(source, inputs)
+        : evaluateByAngle({ ...inputs, embedder: checkpoint as Embedder, batch }),
+    );
+    const report = {
+      embedder: values.embedder,
+      model: checkpoint?.spec.name ?? source?.name,
+      embedderEpochs: checkpoint?.epoch ?? null,
+      engine: onTfjs ? "tfjs" : "ort",
+      references: values.references
+        ? { file: values.references, version: loaded.references?.version }
+        : null,
+      data: values.data,
+      ...result,
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (values.out) await writeJsonAtomic(values.out, report);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await source?.close();
   }
-  const report = {
-    embedder: values.embedder,
-    model,
-    embedderEpochs: checkpoint?.epoch ?? null,
-    engine: checkpoint && values.engine === "tfjs" ? "tfjs" : "ort",
-    references: values.references
-      ? { file: values.references, version: references?.version }
-      : null,
-    data: values.data,
-    ...result,
-    seconds: (performance.now() - started) / 1000,
-  };
-  if (values.out) await writeJsonAtomic(values.out, report);
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
 runScript("evaluate", main);
