@@ -2,12 +2,13 @@
 // references move until the embedder maps each onto the mean direction of the real images under
 // it (src/distill/embedding-match.ts); writes a new reference set with the files distill.ts
 // writes beside one (sheets, Fig. 9, similarity, report) and a before/after sheet.
-import { basename, dirname, join } from "node:path";
+
+import { take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { descendantTargets, matchEmbeddings } from "../src/distill/embedding-match.js";
 import { type DistillPlan, planDistillation } from "../src/distill/plan.js";
-import { writeSetFiles } from "../src/distill/set-files.js";
+import { besideSet, writeSetFiles } from "../src/distill/set-files.js";
 import { summarySheet } from "../src/distill/sheets.js";
 import { loadEmbedder } from "../src/eval/embedder.js";
 import { checkpointEmbedSource } from "../src/eval/onnx-embedder.js";
@@ -105,16 +106,8 @@ async function main() {
   const missing = f.levels.filter((l) => !set.levels.some((s) => s.level === l));
   if (missing.length) throw new CliError(`${f.references} has no level ${missing.join(", ")}`);
   const made = planInputs(set, f.references);
-  let data = await input(loadDataset(f.data ?? made.data, "train", { folder: folderOptions(f) }));
-  if (made.limit !== undefined && made.limit < data.count) {
-    const size = data.height * data.width * data.channels;
-    data = {
-      ...data,
-      images: data.images.slice(0, made.limit * size),
-      labels: data.labels.slice(0, made.limit),
-      count: made.limit,
-    };
-  }
+  const all = await input(loadDataset(f.data ?? made.data, "train", { folder: folderOptions(f) }));
+  const data = made.limit === undefined ? all : take(all, made.limit);
   if (data.count !== made.count || data.classes.length !== set.classes.length) {
     throw new CliError(
       `${f.data ?? made.data} gives ${data.count} images of ${data.classes.length} classes; the references were distilled from ${made.count} of ${set.classes.length}`,
@@ -197,7 +190,7 @@ async function main() {
   // Rows: classes; columns: each matched level's first reference before, then after.
   const pairs = f.levels.flatMap((l) => [referenceLevel(set, l), referenceLevel(matched, l)]);
   await writeFileAtomic(
-    `${join(dirname(f.out), basename(f.out).replace(/\.safetensors$/, ""))}.matched.png`,
+    besideSet(f.out, "matched.png"),
     await summarySheet(pairs[0], pairs.slice(1), set.classes.length, {
       height: h,
       width: w,

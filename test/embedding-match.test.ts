@@ -16,8 +16,8 @@ import {
   readReferenceSet,
   writeReferenceSet,
 } from "../src/references/reference-set.js";
-import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { rng } from "../src/util/random.js";
+import { saveFreshCheckpoint } from "./checkpoint-fixture.js";
 
 const spec = resnetSpec({ depth: 18, width: 2, input: [8, 8, 1], mean: [0.5], std: [0.5] });
 const CLASSES = 2;
@@ -37,16 +37,7 @@ before(async () => {
   await initBackend("wasm", { quiet: true });
   dir = await mkdtemp(join(tmpdir(), "cgnn-match-"));
   checkpoint = join(dir, "embedder.safetensors");
-  await saveCheckpoint(checkpoint, {
-    spec,
-    weights: initWeights(spec, 4),
-    headWeights: {},
-    optimizer: { step: 0, slots: {} },
-    epoch: 1,
-    config: {},
-    metrics: [],
-    rng: { seed: 0, scheme: "test" },
-  });
+  await saveFreshCheckpoint(checkpoint, spec, initWeights(spec, 4));
 });
 
 after(async () => {

@@ -17,6 +17,7 @@ import type { ReferenceSet } from "../src/references/reference-set.js";
 import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { rng } from "../src/util/random.js";
 import { saveSafetensors } from "../src/util/safetensors.js";
+import { saveFreshCheckpoint } from "./checkpoint-fixture.js";
 
 const spec = resnetSpec({ depth: 18, width: 2, input: [8, 8, 1], mean: [0.5], std: [0.5] });
 let dir: string;
@@ -74,16 +75,11 @@ test("loadEmbedder keeps the spec's weights only and rejects non-embedders", asy
   assert.equal(embedder.epoch, 2);
   assert.ok(Object.keys(embedder.weights).every((n) => !n.startsWith("head.")));
   const logits = join(dir, "logits.safetensors");
-  await saveCheckpoint(logits, {
-    spec: { ...spec, layers: [{ kind: "globalAvgPool" }], output: "logits" },
-    weights: {},
-    headWeights: {},
-    optimizer: { step: 0, slots: {} },
-    epoch: 1,
-    config: {},
-    metrics: [],
-    rng: { seed: 0, scheme: "test" },
-  });
+  await saveFreshCheckpoint(
+    logits,
+    { ...spec, layers: [{ kind: "globalAvgPool" }], output: "logits" },
+    {},
+  );
   await assert.rejects(loadEmbedder(logits), /not an embedding/);
   const plain = join(dir, "plain.safetensors");
   await saveSafetensors(plain, {});

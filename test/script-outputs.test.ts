@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { writeReferenceSet } from "../src/references/reference-set.js";
-import { saveCheckpoint } from "../src/train/checkpoint.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
+import { saveFreshCheckpoint } from "./checkpoint-fixture.js";
 import { directTaylor, randomWeights } from "./onnx-fixtures.js";
 
 let dir: string;
@@ -99,16 +99,7 @@ test("scripts refuse an --out that cannot be written, in seconds and with exit c
 
 test("export-onnx checks --out against --manifest before it writes the model", async () => {
   const checkpoint = join(dir, "ckpt.safetensors");
-  await saveCheckpoint(checkpoint, {
-    spec: directTaylor,
-    weights: randomWeights(directTaylor, 3),
-    headWeights: {},
-    optimizer: { step: 0, slots: {} },
-    epoch: 1,
-    config: {},
-    metrics: [],
-    rng: { seed: 1, scheme: "test" },
-  });
+  await saveFreshCheckpoint(checkpoint, directTaylor, randomWeights(directTaylor, 3));
   const out = join(dir, "outside", "taylor.onnx");
   const models = join(dir, "models-a");
   const r = await run("scripts/export-onnx.ts", [

@@ -2,6 +2,7 @@
 // the mean direction of the real images it summarises — Eq. 5's per-subset matching with the
 // embedder as the feature map. Random-network DM tunes references to no embedder, and embedders
 // trained with augmentation or ArcFace map its smooth upper-level prototypes off their class.
+import { normalizeRows } from "../eval/cosine.js";
 import { forward } from "../nn/forward.js";
 import type { ModelSpec } from "../nn/spec.js";
 import * as tf from "../nn/tf.js";
@@ -19,7 +20,7 @@ export function descendantTargets(
   embeddings: Float32Array,
   dim: number,
 ): Float32Array[] {
-  const unit = unitRows(embeddings, dim);
+  const unit = normalizeRows(embeddings, dim);
   const sums: Float32Array[] = [];
   for (const level of plan.levels) {
     const below = sums.at(-1);
@@ -35,18 +36,7 @@ export function descendantTargets(
     });
     sums.push(out);
   }
-  return sums.map((s) => unitRows(s, dim));
-}
-
-function unitRows(rows: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(rows.length);
-  for (let r = 0; r < rows.length / dim; r++) {
-    let norm = 0;
-    for (let k = 0; k < dim; k++) norm += rows[r * dim + k] ** 2;
-    const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
-    for (let k = 0; k < dim; k++) out[r * dim + k] = rows[r * dim + k] * scale;
-  }
-  return out;
+  return sums.map((s) => normalizeRows(s, dim));
 }
 
 export interface MatchOptions {

@@ -12,6 +12,11 @@ import {
   similarityMarkdown,
 } from "./similarity.js";
 
+/** The file beside the set `out` (STEM.safetensors) named STEM.`suffix`. */
+export function besideSet(out: string, suffix: string): string {
+  return join(dirname(out), `${basename(out).replace(/\.safetensors$/, "")}.${suffix}`);
+}
+
 /** Writes the sheets, similarity and `report` (plus version and similarity) beside `out`; returns the similarity rows. */
 export async function writeSetFiles(
   out: string,
@@ -19,25 +24,23 @@ export async function writeSetFiles(
   real: Omit<LevelImages, "level">,
   report: Record<string, unknown>,
 ): Promise<SimilarityRow[]> {
-  const dir = dirname(out);
-  const stem = basename(out).replace(/\.safetensors$/, "");
   const shape = { height: set.height, width: set.width, channels: set.channels };
   const classes = set.classes.length;
   for (const level of set.levels) {
     await writeFileAtomic(
-      join(dir, `${stem}.level${level.level}.png`),
+      besideSet(out, `level${level.level}.png`),
       await levelSheet(level, classes, shape),
     );
   }
   const original = { level: 0, ...real };
   await writeFileAtomic(
-    join(dir, `${stem}.fig9.png`),
+    besideSet(out, "fig9.png"),
     await summarySheet(original, set.levels, classes, shape),
   );
   const rows = [original, ...set.levels].map((l) => levelSimilarity(l, classes));
-  await writeJsonAtomic(join(dir, `${stem}.similarity.json`), rows);
-  await writeFileAtomic(join(dir, `${stem}.similarity.md`), `${similarityMarkdown(rows)}\n`);
-  await writeJsonAtomic(join(dir, `${stem}.report.json`), {
+  await writeJsonAtomic(besideSet(out, "similarity.json"), rows);
+  await writeFileAtomic(besideSet(out, "similarity.md"), `${similarityMarkdown(rows)}\n`);
+  await writeJsonAtomic(besideSet(out, "report.json"), {
     version: set.version,
     ...report,
     similarity: rows,
