@@ -74,7 +74,7 @@ export function tinyEmbedderSpec(mean: number, std: number): ModelSpec {
 
 /**
  * One step of `model` on ORT against tfjs's computeGradients on the same weights and batch: loss,
- * correct count, the set of gradients and each gradient to 1e-4, and any batch statistics.
+ * correct count, the set of gradients and each gradient to 1e-4, the set of batch statistics and each.
  */
 export async function compareStepWithTfjs(
   model: StepModel,
@@ -90,6 +90,10 @@ export async function compareStepWithTfjs(
     assert.equal(actual.correct, expected.correct);
     assert.deepEqual(Object.keys(actual.grads).sort(), [...model.trainable].sort());
     for (const name of model.trainable) assertClose(actual.grads[name], expected.grads[name], name);
+    assert.deepEqual(
+      Object.keys(actual.batchStats).sort(),
+      Object.keys(expected.batchStats).sort(),
+    );
     for (const [path, s] of Object.entries(expected.batchStats)) {
       assertClose(actual.batchStats[path].mean, s.mean, `${path} mean`);
       assertClose(actual.batchStats[path].variance, s.variance, `${path} variance`);
