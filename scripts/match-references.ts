@@ -6,7 +6,11 @@
 import { take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
-import { descendantTargets, matchEmbeddings } from "../src/distill/embedding-match.js";
+import {
+  descendantTargets,
+  MATCH_DEFAULTS,
+  matchEmbeddings,
+} from "../src/distill/embedding-match.js";
 import { type DistillPlan, planDistillation } from "../src/distill/plan.js";
 import { besideSet, writeSetFiles } from "../src/distill/set-files.js";
 import { summarySheet } from "../src/distill/sheets.js";
@@ -23,8 +27,9 @@ import {
 } from "../src/references/reference-set.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
-import { int, list, number, readFlags, string } from "../src/util/flags.js";
+import { choice, int, list, number, readFlags, string } from "../src/util/flags.js";
 import { checkWritableOutput } from "../src/util/output-check.js";
+import { ProgressWriter } from "../src/util/progress-event.js";
 
 const FLAGS = {
   references: string("the distilled reference set (scripts/distill.ts --out)", {
@@ -34,13 +39,16 @@ const FLAGS = {
   embedder: string("the serving embedder's trainer checkpoint", { required: true, arg: "CKPT" }),
   data: string("the data set the references were distilled from (default: their provenance's)"),
   levels: list({ kind: "int", min: 1 }, "levels to match (the rest are copied)", {
-    default: [3, 4, 5],
+    default: MATCH_DEFAULTS.levels,
   }),
-  steps: int("Adam steps per reference", { default: 100, min: 1 }),
-  lr: number("Adam step size on pixels in [0, 1]", { default: 0.01, above: 0 }),
-  batch: int("references per gradient batch", { default: 200, min: 1 }),
+  steps: int("Adam steps per reference", { default: MATCH_DEFAULTS.steps, min: 1 }),
+  lr: number("Adam step size on pixels in [0, 1]", { default: MATCH_DEFAULTS.lr, above: 0 }),
+  batch: int("references per gradient batch", { default: MATCH_DEFAULTS.batch, min: 1 }),
   threads: int("onnxruntime threads for embedding the training images", { default: 2, min: 1 }),
   out: string("the matched reference set", { required: true, arg: "FILE" }),
+  progress: choice(["json", "none"], "json: one event line per update on stderr, for a parent", {
+    default: "none",
+  }),
   ...FOLDER_FLAGS,
 };
 
@@ -133,6 +141,10 @@ async function main() {
   await initBackend();
   const cosine: Record<string, { before: number; after: number }> = {};
   const levels: ReferenceLevel[] = [];
+  const progress =
+    f.progress === "json" ? new ProgressWriter({ stage: "match", unit: "references" }) : undefined;
+  const total = set.levels.reduce((n, l) => n + (f.levels.includes(l.level) ? l.count : 0), 0);
+  let matchedBefore = 0;
   for (const level of set.levels) {
     if (!f.levels.includes(level.level)) {
       levels.push(level);
@@ -148,11 +160,14 @@ async function main() {
       steps: f.steps,
       lr: f.lr,
       batch: f.batch,
-      onBatch: (done, mean) =>
+      onBatch: (done, mean) => {
         log(
           `level ${level.level}: ${done}/${level.count} matched (mean cosine of the batch ${mean.toFixed(4)})`,
-        ),
+        );
+        progress?.update(matchedBefore + done, total, { detail: `level ${level.level}` });
+      },
     });
+    matchedBefore += level.count;
     cosine[level.level] = { before: result.cosineBefore, after: result.cosineAfter };
     log(
       `level ${level.level}: mean cosine to its target ${result.cosineBefore.toFixed(4)} → ${result.cosineAfter.toFixed(4)}`,

@@ -1,6 +1,7 @@
 // One command from a labelled data set to a served model: train the embedder, distil the
 // references (fan-ins from the class sizes), evaluate by angle with the class-mean and 1-NN
-// baselines, export ONNX with a stage manifest, and with --publish swap model and references
+// baselines (with --match, after fitting the upper levels to the embedder), export ONNX with a
+// stage manifest, and with --publish swap model and references
 // into a service's models directory in one manifest write. Each stage resumes or is skipped
 // when its output exists; one progress bar spans the whole run (stages weighted by their work).
 import { existsSync } from "node:fs";
@@ -8,6 +9,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
+import { MATCH_DEFAULTS } from "../src/distill/embedding-match.js";
 import { deriveFanIns } from "../src/distill/fan-ins.js";
 import { PRESETS } from "../src/distill/presets.js";
 import { pipelineWork } from "../src/eval/pipeline-work.js";
@@ -40,6 +42,10 @@ const FLAGS = {
   "test-limit": int("score on the first N test images (default: all)", { min: 1 }),
   levels: int("distillation levels (fan-ins derived from the class sizes)", { default: 5, min: 1 }),
   "fan-ins": list({ kind: "int", min: 1 }, "explicit fan-ins instead of derived ones"),
+  match: list(
+    { kind: "int", min: 1 },
+    "fit these levels' references to the trained embedder (match-references.ts), e.g. 3,4,5",
+  ),
   "distill-config": choice(Object.keys(PRESETS), "distillation preset", { default: "cpu" }),
   "dm-lr": number("distribution-matching step size (default: the preset's; 0.1 for colour)", {
     above: 0,
@@ -128,6 +134,12 @@ async function main() {
   const testLimitFlags = f["test-limit"] ? ["--test-limit", String(f["test-limit"])] : [];
   const fanInList = f["fan-ins"] ?? (await input(() => deriveFanIns(sizes, f.levels)));
   const fanIns = fanInList.join(",");
+  const beyond = f.match?.filter((level) => level > fanInList.length) ?? [];
+  if (beyond.length) {
+    throw new CliError(
+      `--match ${f.match?.join(",")}: the distillation has ${fanInList.length} levels, so no level ${beyond.join(", ")}`,
+    );
+  }
   const test = await input(loadDataset(f.data, "test", { folder: { ...folder, progress: null } }));
   const testCount = Math.min(f["test-limit"] ?? test.count, test.count);
   const preset = PRESETS[f["distill-config"]];
@@ -142,6 +154,7 @@ async function main() {
     fanIns: fanInList,
     iterations: preset.iterations,
     dmWidth: preset.width,
+    ...(f.match ? { match: { levels: f.match, steps: MATCH_DEFAULTS.steps } } : {}),
   });
   const dataFlags = ["--data", f.data];
   for (const key of Object.keys(FOLDER_FLAGS) as (keyof typeof FOLDER_FLAGS)[]) {
@@ -150,7 +163,9 @@ async function main() {
   // Measured on colour shapes: DM's MNIST step size 1 wrecks colour references (docs/RESULTS.md).
   const dmLr = f["dm-lr"] !== undefined ? String(f["dm-lr"]) : channels === 3 ? "0.1" : undefined;
   const checkpoint = join(out, "embedder", "checkpoint.safetensors");
-  const references = join(out, "distill", "references.safetensors");
+  const distilled = join(out, "distill", "references.safetensors");
+  // With --match the later stages evaluate, export and publish the matched set.
+  const references = f.match ? join(out, "match", "references.safetensors") : distilled;
   const evaluation = join(out, "evaluation.json");
   const stageDir = join(out, "models");
   const stages: Stage[] = [
@@ -177,9 +192,31 @@ async function main() {
           ...["--config", f["distill-config"], "--fan-ins", fanIns, "--workers", String(f.workers)],
           ...(dmLr ? ["--lr", dmLr] : []),
           ...limitFlags,
-          ...["--out", references, "--resume", "--progress", "json"],
+          ...["--out", distilled, "--resume", "--progress", "json"],
         ]),
     },
+    ...(f.match
+      ? [
+          {
+            name: `match levels ${f.match.join(",")} to the embedder`,
+            output: references,
+            weight: work.match,
+            run: (view: RunProgressView) =>
+              runStage(view, "match-references", [
+                ...dataFlags,
+                ...["--references", distilled, "--embedder", checkpoint],
+                ...[
+                  "--levels",
+                  f.match?.join(",") ?? "",
+                  "--out",
+                  references,
+                  "--progress",
+                  "json",
+                ],
+              ]),
+          },
+        ]
+      : []),
     {
       name: "evaluate by angle",
       output: evaluation,
@@ -231,6 +268,7 @@ async function main() {
       out,
       published: f.publish ?? null,
       fanIns,
+      matched: f.match ?? null,
       accuracy: report.accuracy,
       classMean: report.classMean?.accuracy ?? null,
       nearestNeighbour: report.nearestNeighbour?.accuracy ?? null,

@@ -16,6 +16,7 @@ import {
   readReferenceSet,
   writeReferenceSet,
 } from "../src/references/reference-set.js";
+import { parseProgressLine } from "../src/util/progress-event.js";
 import { rng } from "../src/util/random.js";
 import { saveFreshCheckpoint } from "./checkpoint-fixture.js";
 
@@ -136,16 +137,23 @@ const script = (...args: string[]) =>
     encoding: "utf8",
   });
 
-test("match-references.ts matches the chosen levels, copies the rest, and records how", async () => {
+test("match-references.ts matches the chosen levels, copies the rest, records how, and reports its progress", async () => {
   const { references } = await fixture();
   const out = join(dir, "matched.safetensors");
   const r = script(
     ...["--references", references, "--embedder", checkpoint, "--levels", "2,3"],
-    ...["--steps", "10", "--lr", "0.05", "--threads", "1", "--out", out],
+    ...["--steps", "10", "--lr", "0.05", "--threads", "1", "--out", out, "--progress", "json"],
   );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /level 3: mean cosine to its target/);
   const before = await readReferenceSet(references);
+  // One count over both levels' references, to the last one.
+  const events = r.stderr.split("\n").flatMap((line) => parseProgressLine(line) ?? []);
+  const total = before.levels[1].count + before.levels[2].count;
+  assert.ok(events.length >= 2, r.stderr);
+  for (const e of events)
+    assert.deepEqual([e.stage, e.unit, e.total], ["match", "references", total]);
+  assert.equal(events.at(-1)?.done, total);
   const matched = await readReferenceSet(out);
   assert.match(matched.version, /^tiny-em[0-9a-f]{8}$/);
   assert.deepEqual(matched.levels[0].images, before.levels[0].images, "level 1 copied");

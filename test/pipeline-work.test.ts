@@ -23,7 +23,7 @@ test("a forward pass costs its convolutions' and dense layers' multiply-accumula
   assert.equal(forwardMacs(spec), 8 * 8 * 4 * 18 + 256 + 256 + 2560);
 });
 
-test("the pipeline's stage weights follow the work: images × epochs, subsets × iterations, images embedded", () => {
+test("the pipeline's stage weights follow the work: images × epochs, subsets × iterations, images embedded, references matched", () => {
   const base = {
     input: [16, 16, 3] as [number, number, number],
     classes: 3,
@@ -45,6 +45,11 @@ test("the pipeline's stage weights follow the work: images × epochs, subsets ×
   assert.equal(work.distill, 5 * (12 + 2 * 2 * 3 + (6 + 2 * 1 * 3)) * convnet);
   assert.equal(work.evaluate, (6 + (6 + 3) + 12) * embedder);
   assert.equal(work.export, 0);
+  assert.equal(work.match, 0, "no matching without --match");
+  // Matching level 2 (1 subset × 3 classes): the training images once, then 2 passes per step.
+  const matched = pipelineWork({ ...base, match: { levels: [2], steps: 7 } });
+  assert.equal(matched.match, (12 + 2 * 7 * 3) * embedder);
+  assert.equal(matched.train, work.train);
   const longer = pipelineWork({ ...base, epochs: 4, iterations: 10 });
   assert.equal(longer.train, 2 * work.train);
   assert.equal(longer.distill, 2 * work.distill);

@@ -39,6 +39,9 @@ export function descendantTargets(
   return sums.map((s) => normalizeRows(s, dim));
 }
 
+/** The settings the shipped references were matched with (docs/RESULTS.md), and the scripts' defaults. */
+export const MATCH_DEFAULTS = { levels: [3, 4, 5], steps: 100, lr: 0.01, batch: 200 };
+
 export interface MatchOptions {
   spec: ModelSpec;
   weights: Weights;

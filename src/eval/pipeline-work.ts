@@ -18,19 +18,26 @@ export interface PipelineWorkInputs {
   /** Distribution-matching iterations per subset and the ConvNet's width. */
   iterations: number;
   dmWidth: number;
+  /** Embedding matching of these levels' references, if the pipeline matches (match-references.ts). */
+  match?: { levels: number[]; steps: number };
 }
 
 export interface PipelineWork {
   train: number;
   distill: number;
   evaluate: number;
+  /** Embedding the training images once, then every matched reference's steps; 0 without --match. */
+  match: number;
   /** Writing the ONNX file and the manifest: no passes over images, so no share of the bar. */
   export: number;
 }
 
 /** A training step's forward and backward (activation and weight gradients) ≈ 3 forwards. */
 const TRAIN_PASSES = 3;
-/** DM's synthetic images: forward and the gradient to the input only (the ConvNet is fixed) ≈ 2. */
+/**
+ * DM's synthetic images and matched references: forward and the gradient to the input only (the
+ * network is fixed) ≈ 2.
+ */
 const SYNTHETIC_PASSES = 2;
 
 /**
@@ -38,7 +45,8 @@ const SYNTHETIC_PASSES = 2;
  * at every iteration of every subset, a fresh ConvNet embeds the subset's inputs (level 1: the
  * training images, each in one subset; level L: the level below's outputs) and the subset's
  * synthetic images (one per class) with their gradient. Evaluation: one embedding of the test
- * images, every reference level and the training images (the baselines).
+ * images, every reference level and the training images (the baselines). Matching: one embedding
+ * of the training images (the targets), then every matched reference's steps.
  */
 export function pipelineWork(w: PipelineWorkInputs): PipelineWork {
   const [, , channels] = w.input;
@@ -54,10 +62,15 @@ export function pipelineWork(w: PipelineWorkInputs): PipelineWork {
     distillImages += w.iterations * (inputs + SYNTHETIC_PASSES * s * w.classes);
   });
   const references = subsets.reduce((n, s) => n + s * w.classes, 0);
+  const matched = (w.match?.levels ?? []).reduce(
+    (n, l) => n + (subsets[l - 1] ?? 0) * w.classes,
+    0,
+  );
   return {
     train: w.epochs * (TRAIN_PASSES * w.trainImages + w.testImages) * embedder,
     distill: distillImages * convnet,
     evaluate: (w.testImages + references + w.trainImages) * embedder,
+    match: w.match ? (w.trainImages + SYNTHETIC_PASSES * w.match.steps * matched) * embedder : 0,
     export: 0,
   };
 }

@@ -1,0 +1,83 @@
+// scripts/pipeline.ts --match: the references of the chosen levels are fitted to the trained
+// embedder (scripts/match-references.ts) between distillation and evaluation, and the matched set
+// is the one evaluated, exported and published; a level the distillation will not have stops the
+// run before any work.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { readManifest } from "../src/models/manifest.js";
+import { readReferenceSet } from "../src/references/reference-set.js";
+
+const exec = promisify(execFile);
+
+function pipeline(...args: string[]) {
+  return exec(process.execPath, ["--import", "tsx", "scripts/pipeline.ts", ...args], {
+    maxBuffer: 16 << 20,
+  });
+}
+
+test("--match 4,5 fits those levels to the embedder; evaluation, export and publish use the matched set", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-pipeline-match-"));
+  try {
+    const out = join(dir, "run");
+    const models = join(dir, "models");
+    const { stdout, stderr } = await pipeline(
+      ...["--data", "mnist", "--out", out, "--limit", "300", "--test-limit", "100"],
+      ...["--depth", "18", "--width", "2", "--epochs", "1", "--batch", "32"],
+      ...["--distill-config", "quick", "--match", "4,5", "--publish", models],
+      ...["--progress", "lines"],
+    );
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
+    assert.deepEqual(summary.matched, [4, 5]);
+
+    const distilled = await readReferenceSet(join(out, "distill", "references.safetensors"));
+    const matchedFile = join(out, "match", "references.safetensors");
+    const matched = await readReferenceSet(matchedFile);
+    assert.equal(matched.version.startsWith(`${distilled.version}-em`), true, matched.version);
+    for (const [i, level] of matched.levels.entries()) {
+      const before = distilled.levels[i];
+      assert.deepEqual(level.labels, before.labels);
+      if (level.level >= 4) assert.notDeepEqual(level.images, before.images, `L${level.level}`);
+      else assert.deepEqual(level.images, before.images, `L${level.level} copied`);
+    }
+    const record = matched.provenance.embeddingMatch as { levels: number[] };
+    assert.deepEqual(record.levels, [4, 5]);
+
+    const evaluation = JSON.parse(await readFile(join(out, "evaluation.json"), "utf8"));
+    assert.deepEqual(evaluation.references, { file: matchedFile, version: matched.version });
+    const published = await readManifest(models);
+    assert.equal(published.references?.version, matched.version);
+
+    // The matching stage is one of the run's stages, its events drawn in the one display.
+    assert.match(stderr, /^ {2}\[3\/6\] match levels 4,5 to the embedder: [\d.]+ s/m);
+    assert.doesNotMatch(stderr, /"event":"progress"/);
+    assert.match(stderr, /^match-references: .*level 5: mean cosine to its target/m);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("--match with a level the distillation will not have stops with one line before training", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cgnn-pipeline-match-bad-"));
+  try {
+    const out = join(dir, "run");
+    const failed = await pipeline(
+      ...["--data", "mnist", "--out", out, "--limit", "300", "--levels", "3", "--match", "3,4"],
+    ).then(
+      () => assert.fail("the pipeline ran"),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(failed.code, 2);
+    assert.match(
+      failed.stderr,
+      /^pipeline: --match 3,4: the distillation has 3 levels, so no level 4\n$/m,
+    );
+    await assert.rejects(readFile(join(out, "embedder", "metrics.json")), "nothing trained");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
