@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { augmentFlags } from "../src/data/augment-flags.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
 import { MATCH_DEFAULTS } from "../src/distill/embedding-match.js";
@@ -14,6 +15,9 @@ import { deriveFanIns } from "../src/distill/fan-ins.js";
 import { PRESETS } from "../src/distill/presets.js";
 import { pipelineWork } from "../src/eval/pipeline-work.js";
 import { entryPath, readManifest, updateManifest } from "../src/models/manifest.js";
+import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
+import { resolveEngine } from "../src/train/create-engine.js";
+import { embedderHead } from "../src/train/heads.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { CliError, input, runScript } from "../src/util/cli.js";
 import { choice, int, list, number, readFlags, string } from "../src/util/flags.js";
@@ -37,7 +41,12 @@ const FLAGS = {
   width: int("ResNet base width", { default: 8, min: 1 }),
   epochs: int("embedder epochs", { default: 5, min: 1 }),
   batch: int("embedder batch size", { default: 64, min: 1 }),
-  workers: int("worker threads for training and distillation", { default: 1, min: 1 }),
+  loss: choice(["ce", "arcface"], "the embedder head's loss", { default: "ce" }),
+  ...augmentFlags({ note: "of the embedder's training images" }),
+  workers: int("threads for training (ort intra-op, or tfjs workers) and distillation workers", {
+    default: 1,
+    min: 1,
+  }),
   limit: int("use the first N training images in every stage (default: all)", { min: 1 }),
   "test-limit": int("score on the first N test images (default: all)", { min: 1 }),
   levels: int("distillation levels (fan-ins derived from the class sizes)", { default: 5, min: 1 }),
@@ -71,6 +80,25 @@ function runStage(view: RunProgressView, name: string, args: string[]): Promise<
     event: (event) => view.event(event),
     text: (line) => view.text(line),
   });
+}
+
+/**
+ * train-embedder's flags for `threads` threads: intra-op threads (--threads) on the ort engine,
+ * which auto takes for every ResNet it can train, worker threads (--workers) on tfjs.
+ */
+function trainThreadFlags(
+  shape: [number, number, number],
+  classes: number,
+  depth: ResnetDepth,
+  width: number,
+  loss: "ce" | "arcface",
+  threads: number,
+): string[] {
+  const norm = { mean: new Array(shape[2]).fill(0), std: new Array(shape[2]).fill(1) };
+  const spec = resnetSpec({ depth, width, input: shape, ...norm });
+  const head = embedderHead({ loss, embeddingSize: resnetEmbeddingSize(depth, width), classes });
+  const flag = resolveEngine("auto", { spec, head }) === "ort" ? "--threads" : "--workers";
+  return [flag, String(threads)];
 }
 
 /** The level with the best accuracy by angle (the higher level, fewer references, on a tie). */
@@ -143,12 +171,16 @@ async function main() {
   const test = await input(loadDataset(f.data, "test", { folder: { ...folder, progress: null } }));
   const testCount = Math.min(f["test-limit"] ?? test.count, test.count);
   const preset = PRESETS[f["distill-config"]];
+  const shape: [number, number, number] = [train.height, train.width, channels];
+  const depth = Number(f.depth) as ResnetDepth;
+  const classes = train.classes.length;
+  const threadFlags = trainThreadFlags(shape, classes, depth, f.width, f.loss, f.workers);
   const work = pipelineWork({
-    input: [train.height, train.width, channels],
-    classes: train.classes.length,
+    input: shape,
+    classes,
     trainImages: count,
     testImages: testCount,
-    depth: Number(f.depth) as 18 | 50,
+    depth,
     width: f.width,
     epochs: f.epochs,
     fanIns: fanInList,
@@ -156,6 +188,8 @@ async function main() {
     dmWidth: preset.width,
     ...(f.match ? { match: { levels: f.match, steps: MATCH_DEFAULTS.steps } } : {}),
   });
+  const augment =
+    f.augment === "affine" ? ["--augment", "affine", "--jitter", f.jitter.join(",")] : [];
   const dataFlags = ["--data", f.data];
   for (const key of Object.keys(FOLDER_FLAGS) as (keyof typeof FOLDER_FLAGS)[]) {
     if (f[key] !== undefined) dataFlags.push(`--${key}`, String(f[key]));
@@ -177,8 +211,9 @@ async function main() {
         runStage(view, "train-embedder", [
           ...dataFlags,
           ...["--depth", f.depth, "--width", String(f.width), "--epochs", String(f.epochs)],
-          ...["--batch", String(f.batch), ...limitFlags, ...testLimitFlags],
-          ...["--workers", String(f.workers), "--out", join(out, "embedder"), "--resume"],
+          ...["--batch", String(f.batch), "--loss", f.loss, ...augment],
+          ...[...limitFlags, ...testLimitFlags, ...threadFlags],
+          ...["--out", join(out, "embedder"), "--resume"],
           ...["--progress", "json"],
         ]),
     },

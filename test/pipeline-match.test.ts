@@ -1,7 +1,8 @@
-// scripts/pipeline.ts --match: the references of the chosen levels are fitted to the trained
-// embedder (scripts/match-references.ts) between distillation and evaluation, and the matched set
-// is the one evaluated, exported and published; a level the distillation will not have stops the
-// run before any work.
+// scripts/pipeline.ts with the shipped model's recipe: the embedder trained with affine jitter on
+// its engine's threads, then --match fits the chosen levels' references to it
+// (scripts/match-references.ts) between distillation and evaluation, and the matched set is the
+// one evaluated, exported and published; a level the distillation will not have stops the run
+// before any work.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -20,7 +21,7 @@ function pipeline(...args: string[]) {
   });
 }
 
-test("--match 4,5 fits those levels to the embedder; evaluation, export and publish use the matched set", async () => {
+test("--augment affine --workers 2 --match 4,5: a jittered embedder on 2 threads; evaluation, export and publish use the matched set", async () => {
   const dir = await mkdtemp(join(tmpdir(), "cgnn-pipeline-match-"));
   try {
     const out = join(dir, "run");
@@ -29,10 +30,15 @@ test("--match 4,5 fits those levels to the embedder; evaluation, export and publ
       ...["--data", "mnist", "--out", out, "--limit", "300", "--test-limit", "100"],
       ...["--depth", "18", "--width", "2", "--epochs", "1", "--batch", "32"],
       ...["--distill-config", "quick", "--match", "4,5", "--publish", models],
+      ...["--augment", "affine", "--jitter", "0.1,5,0.05", "--workers", "2"],
       ...["--progress", "lines"],
     );
     const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
     assert.deepEqual(summary.matched, [4, 5]);
+    const { config } = JSON.parse(await readFile(join(out, "embedder", "metrics.json"), "utf8"));
+    // --workers is the ort engine's intra-op threads for training (auto takes ort for ResNets).
+    assert.deepEqual([config.engine, config.threads], ["ort", 2]);
+    assert.deepEqual(config.augment, { kind: "affine", shift: 0.1, rotate: 5, scale: 0.05 });
 
     const distilled = await readReferenceSet(join(out, "distill", "references.safetensors"));
     const matchedFile = join(out, "match", "references.safetensors");
