@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import sharp from "sharp";
 import { decodeImage, imageToModelInput } from "../src/data/image.js";
+import { loadDataset } from "../src/data/load.js";
 import { prepareImage } from "../src/data/prepare-image.js";
 import {
   type Preprocessing,
@@ -129,4 +130,17 @@ test("grayscale models take luma; transparent pixels become the padding colour",
   });
   assert.equal(inverted.inverted, true);
   assert.ok(Math.abs(inverted.pixels[20 * 32 + 1] - (1 - 0.299)) < 1e-6);
+});
+
+test("MNIST and mnist7 record that they are framed digits, as the rule for older records reads them", async () => {
+  for (const [name, side] of [
+    ["mnist", 28],
+    ["mnist7", 7],
+  ] as const) {
+    const data = await loadDataset(name, "test");
+    assert.equal(data.preprocessing?.frame, "mnist", name);
+    const shape = [side, side, 1] as const;
+    // What an exported model now states is what a model exported without it was served with.
+    assert.deepEqual(preprocessingFor(shape, data.preprocessing), preprocessingFor(shape, {}));
+  }
 });

@@ -33,6 +33,12 @@ export interface LoadOptions {
   folder?: FolderOptions;
 }
 
+/**
+ * MNIST (and mnist7, made from it): uploads are framed as MNIST's digits were (crop to the ink,
+ * 20×20, centred by mass), dark-on-light pictures inverted. Recorded so that an exported model
+ * states it rather than leaving it to the rule for records without these fields.
+ */
+const MNIST_DIGITS = { resize: "stretch", pad: [0], frame: "mnist", invert: "auto" };
 /** Fashion-MNIST: objects scaled into the square on black; photos on light paper are inverted. */
 const NATURAL_ON_BLACK = { resize: "fit", pad: [0], invert: "auto" };
 /** CIFAR-10: photos, the centre square scaled to 32×32, colours as they are. */
@@ -73,12 +79,15 @@ export async function loadDataset(
     );
   }
   switch (data) {
-    case "mnist":
-      return loadMnist({ split, dir: options.dir ?? env.CGNN_MNIST_DIR });
+    case "mnist": {
+      const mnist = await loadMnist({ split, dir: options.dir ?? env.CGNN_MNIST_DIR });
+      return { ...mnist, preprocessing: MNIST_DIGITS };
+    }
     case "mnist7": {
       const full = await loadMnist({ split, dir: options.dir ?? env.CGNN_MNIST_DIR });
       const small = resizeDataset(full, 7, 7, resize);
-      return { ...small, name: resize === "area" ? "mnist7" : `mnist7-${resize}` };
+      const name = resize === "area" ? "mnist7" : `mnist7-${resize}`;
+      return { ...small, name, preprocessing: MNIST_DIGITS };
     }
     case "fashion": {
       const dir = options.dir ?? env.CGNN_FASHION_DIR;
