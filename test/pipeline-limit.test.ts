@@ -2,24 +2,15 @@
 // first N images, with fan-ins derived from their class sizes; a limit that starves a class stops
 // before any work.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { loadDataset } from "../src/data/load.js";
 import { deriveFanIns } from "../src/distill/fan-ins.js";
 import { readReferenceSet } from "../src/references/reference-set.js";
+import { pipeline, pipelineRefusal } from "./pipeline-run.js";
 import { writeFolder } from "./synthetic-shapes.js";
-
-const exec = promisify(execFile);
-
-function pipeline(...args: string[]) {
-  return exec(process.execPath, ["--import", "tsx", "scripts/pipeline.ts", ...args], {
-    maxBuffer: 16 << 20,
-  });
-}
 
 test("--limit N trains, distils and scores baselines on the first N images; --test-limit scores on the first test images", async () => {
   const dir = await mkdtemp(join(tmpdir(), "cgnn-pipeline-limit-"));
@@ -52,11 +43,8 @@ test("a --limit that leaves a class without images stops with one line before tr
   try {
     await writeFolder(join(dir, "shapes"), 10);
     const out = join(dir, "run");
-    const failed = await pipeline(
+    const failed = await pipelineRefusal(
       ...["--data", `folder:${join(dir, "shapes")}`, "--out", out, "--limit", "10"],
-    ).then(
-      () => assert.fail("the pipeline ran"),
-      (error: { code: number; stderr: string }) => error,
     );
     assert.equal(failed.code, 2);
     assert.match(
