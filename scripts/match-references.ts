@@ -3,6 +3,7 @@
 // it (src/distill/embedding-match.ts); writes a new reference set with the files distill.ts
 // writes beside one (sheets, Fig. 9, similarity, report) and a before/after sheet.
 
+import { createHash } from "node:crypto";
 import { take } from "../src/data/dataset.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
@@ -175,9 +176,12 @@ async function main() {
     levels.push({ ...level, images: result.images });
   }
   const sha = weightsSha256(embedder.weights);
+  // Named by what was made (as distill.ts names a set): other levels, steps or embedder, other name.
+  const content = createHash("sha256");
+  for (const level of levels) content.update(new Uint8Array(level.images.buffer));
   const matched: ReferenceSet = {
     ...set,
-    version: `${set.version}-em${sha.slice(0, 8)}`,
+    version: `${set.version}-em${content.digest("hex").slice(0, 8)}`,
     levels,
     provenance: {
       ...set.provenance,

@@ -167,6 +167,14 @@ test("match-references.ts matches the chosen levels, copies the rest, records ho
   };
   assert.equal(record.embedder.model, (await loadEmbedder(checkpoint)).spec.name);
   for (const l of ["2", "3"]) assert.ok(record.cosine[l].after > record.cosine[l].before);
+  // Another choice of levels makes another set, and so another version.
+  const onlyThree = join(dir, "matched-3.safetensors");
+  const again = script(
+    ...["--references", references, "--embedder", checkpoint, "--levels", "3"],
+    ...["--steps", "10", "--lr", "0.05", "--threads", "1", "--out", onlyThree],
+  );
+  assert.equal(again.status, 0, again.stderr);
+  assert.notEqual((await readReferenceSet(onlyThree)).version, matched.version);
   const report = JSON.parse(await readFile(join(dir, "matched.report.json"), "utf8"));
   assert.equal(report.version, matched.version);
   assert.deepEqual(report.embeddingMatch, record);
