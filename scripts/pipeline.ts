@@ -190,6 +190,13 @@ async function main() {
   });
   const augment =
     f.augment === "affine" ? ["--augment", "affine", "--jitter", f.jitter.join(",")] : [];
+  if ((f.augment === "affine" || f.loss === "arcface") && !f.match) {
+    // Measured (docs/RESULTS.md): under such embedders DM's levels 3–5 scored up to 21 points
+    // below the matched ones on MNIST and Fashion-MNIST.
+    process.stderr.write(
+      "pipeline: an embedder trained with --augment affine or --loss arcface maps distilled upper levels off their class; --match 3,4,5 fits them to it (docs/DATA.md)\n",
+    );
+  }
   const dataFlags = ["--data", f.data];
   for (const key of Object.keys(FOLDER_FLAGS) as (keyof typeof FOLDER_FLAGS)[]) {
     if (f[key] !== undefined) dataFlags.push(`--${key}`, String(f[key]));

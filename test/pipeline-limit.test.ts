@@ -1,6 +1,6 @@
 // scripts/pipeline.ts --limit: every stage (training, distillation, evaluation) runs on the same
 // first N images, with fan-ins derived from their class sizes; a limit that starves a class stops
-// before any work.
+// before any work. (The first run trains with jitter and no --match, so the run hints at --match.)
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,11 +16,13 @@ test("--limit N trains, distils and scores baselines on the first N images; --te
   const dir = await mkdtemp(join(tmpdir(), "cgnn-pipeline-limit-"));
   try {
     const out = join(dir, "run");
-    const { stdout } = await pipeline(
+    const { stdout, stderr } = await pipeline(
       ...["--data", "mnist", "--out", out, "--limit", "300", "--test-limit", "100"],
       ...["--depth", "18", "--width", "2", "--epochs", "1", "--batch", "32"],
-      ...["--distill-config", "quick"],
+      ...["--distill-config", "quick", "--augment", "affine"],
     );
+    // A jittered embedder without --match: the run says how to fit the references to it.
+    assert.match(stderr, /^pipeline: .*--augment affine .* --match 3,4,5 fits them/m);
     const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
     const labels = (await loadDataset("mnist", "train")).labels.subarray(0, 300);
     const sizes = Array.from({ length: 10 }, (_, c) => labels.filter((l) => l === c).length);

@@ -52,6 +52,7 @@ test("--augment affine --workers 2 --match 4,5: a jittered embedder on 2 threads
     // The matching stage is one of the run's stages, its events drawn in the one display.
     assert.match(stderr, /^ {2}\[3\/6\] match levels 4,5 to the embedder: [\d.]+ s/m);
     assert.doesNotMatch(stderr, /"event":"progress"/);
+    assert.doesNotMatch(stderr, /--match 3,4,5 fits them/, "no hint when matching");
     assert.match(stderr, /^match-references: .*level 5: mean cosine to its target/m);
   } finally {
     await rm(dir, { recursive: true, force: true });
