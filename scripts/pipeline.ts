@@ -1,12 +1,12 @@
 // One command from a labelled data set to a served model: train the embedder, distil the
-// references (fan-ins from the class sizes), evaluate by angle with the class-mean and 1-NN
-// baselines (with --match, after fitting the upper levels to the embedder), export ONNX with a
-// stage manifest, and with --publish swap model and references
-// into a service's models directory in one manifest write. Each stage resumes or is skipped
-// when its output exists; one progress bar spans the whole run (stages weighted by their work).
+// references (fan-ins from the class sizes), with --match fit the upper levels to the embedder,
+// evaluate by angle with the class-mean and 1-NN baselines, export ONNX with a stage manifest,
+// and with --publish swap model and references into a service's models directory in one
+// manifest write. Each stage resumes or is skipped when its output exists; one progress bar
+// spans the whole run (stages weighted by their work).
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { augmentFlags } from "../src/data/augment-flags.js";
 import { FOLDER_FLAGS, folderOptions } from "../src/data/folder-flags.js";
 import { loadDataset } from "../src/data/load.js";
@@ -16,6 +16,7 @@ import { PRESETS } from "../src/distill/presets.js";
 import { pipelineWork } from "../src/eval/pipeline-work.js";
 import { entryPath, readManifest, updateManifest } from "../src/models/manifest.js";
 import { type ResnetDepth, resnetEmbeddingSize, resnetSpec } from "../src/nn/resnet.js";
+import { readReferenceSet } from "../src/references/reference-set.js";
 import { resolveEngine } from "../src/train/create-engine.js";
 import { embedderHead } from "../src/train/heads.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
@@ -28,10 +29,13 @@ import { runStageProcess, StageFailed } from "../src/util/stage-process.js";
 
 const FLAGS = {
   data: string("folder:DIR, idx:DIR, fashion, mnist or cifar10", { required: true }),
-  out: string("the run folder: embedder, distill, evaluation and a stage models folder", {
-    required: true,
-    arg: "DIR",
-  }),
+  out: string(
+    "the run folder: embedder, distill, evaluation and a stage models folder (with --match: match/)",
+    {
+      required: true,
+      arg: "DIR",
+    },
+  ),
   publish: string("then swap model and references into this models folder (one manifest write)", {
     arg: "DIR",
   }),
@@ -101,6 +105,19 @@ function trainThreadFlags(
   return [flag, String(threads)];
 }
 
+/** A matched set from an earlier run must hold the levels asked for now (the stage is skipped). */
+async function checkMatchedLevels(file: string, levels: number[]): Promise<void> {
+  const set = await input(readReferenceSet(file));
+  const record = set.provenance.embeddingMatch as { levels?: number[] } | undefined;
+  const had = [...(record?.levels ?? [])].sort((a, b) => a - b).join(",");
+  const asked = [...levels].sort((a, b) => a - b).join(",");
+  if (had !== asked) {
+    throw new CliError(
+      `${file} holds levels ${had || "none"} matched, not --match ${levels.join(",")}: give another --out or remove ${dirname(file)}`,
+    );
+  }
+}
+
 /** The level with the best accuracy by angle (the higher level, fewer references, on a tie). */
 function bestLevel(evaluation: { accuracy?: Record<string, number> }): number | undefined {
   let best: [number, number] | undefined;
@@ -138,14 +155,22 @@ async function main() {
   const name = f.name ?? basename(out);
   const folder = folderOptions(f);
   const started = performance.now();
+  // The matched set, its evaluation and its stage models folder live apart from the distilled
+  // set's (OUT/match), so that adding --match to a finished run does not reuse the unmatched ones.
+  const scored = f.match ? join(out, "match") : out;
+  const matchedSet = f.match ? join(scored, "references.safetensors") : undefined;
+  const stageDir = join(scored, "models");
   // Validate before computing: the outputs are writable, the data loads (and is decoded into its cache).
-  await checkWritableOutput(join(out, "models"), { flag: "out", kind: "folder" });
+  await checkWritableOutput(stageDir, { flag: "out", kind: "folder" });
+  if (matchedSet && f.match && existsSync(matchedSet)) {
+    await checkMatchedLevels(matchedSet, f.match);
+  }
   if (f.publish) {
     await checkWritableOutput(f.publish, { flag: "publish", kind: "folder" });
     const publishDir = f.publish;
     if (existsSync(join(publishDir, "manifest.json"))) await input(readManifest(publishDir));
   }
-  await mkdir(join(out, "models"), { recursive: true });
+  await mkdir(stageDir, { recursive: true });
   const train = await input(loadDataset(f.data, "train", { folder }));
   const channels = train.channels;
   const count = Math.min(f.limit ?? train.count, train.count);
@@ -206,9 +231,24 @@ async function main() {
   const checkpoint = join(out, "embedder", "checkpoint.safetensors");
   const distilled = join(out, "distill", "references.safetensors");
   // With --match the later stages evaluate, export and publish the matched set.
-  const references = f.match ? join(out, "match", "references.safetensors") : distilled;
-  const evaluation = join(out, "evaluation.json");
-  const stageDir = join(out, "models");
+  const scoredSet = matchedSet ?? distilled;
+  const evaluation = join(scored, "evaluation.json");
+  const match = f.match?.join(",");
+  const matchStage: Stage[] = match
+    ? [
+        {
+          name: `match levels ${match} to the embedder`,
+          output: scoredSet,
+          weight: work.match,
+          run: (view) =>
+            runStage(view, "match-references", [
+              ...dataFlags,
+              ...["--references", distilled, "--embedder", checkpoint, "--levels", match],
+              ...["--out", scoredSet, "--progress", "json"],
+            ]),
+        },
+      ]
+    : [];
   const stages: Stage[] = [
     {
       name: "train the embedder",
@@ -226,7 +266,7 @@ async function main() {
     },
     {
       name: `distil the references (fan-ins ${fanIns})`,
-      output: references,
+      output: distilled,
       weight: work.distill,
       run: (view) =>
         runStage(view, "distill", [
@@ -237,28 +277,7 @@ async function main() {
           ...["--out", distilled, "--resume", "--progress", "json"],
         ]),
     },
-    ...(f.match
-      ? [
-          {
-            name: `match levels ${f.match.join(",")} to the embedder`,
-            output: references,
-            weight: work.match,
-            run: (view: RunProgressView) =>
-              runStage(view, "match-references", [
-                ...dataFlags,
-                ...["--references", distilled, "--embedder", checkpoint],
-                ...[
-                  "--levels",
-                  f.match?.join(",") ?? "",
-                  "--out",
-                  references,
-                  "--progress",
-                  "json",
-                ],
-              ]),
-          },
-        ]
-      : []),
+    ...matchStage,
     {
       name: "evaluate by angle",
       output: evaluation,
@@ -266,7 +285,7 @@ async function main() {
       run: (view) =>
         runStage(view, "evaluate", [
           ...dataFlags,
-          ...["--embedder", checkpoint, "--references", references, "--out", evaluation],
+          ...["--embedder", checkpoint, "--references", scoredSet, "--out", evaluation],
           ...[...limitFlags, ...testLimitFlags, "--progress", "json"],
         ]),
     },
@@ -281,7 +300,7 @@ async function main() {
         ]);
         const level = bestLevel(JSON.parse(await readFile(evaluation, "utf8")));
         await runStage(view, "publish-references", [
-          ...["--references", references, "--models-dir", stageDir, "--embedder", name],
+          ...["--references", scoredSet, "--models-dir", stageDir, "--embedder", name],
           ...(level ? ["--default-level", String(level)] : []),
           ...["--evaluation", evaluation],
         ]);

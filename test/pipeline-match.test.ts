@@ -44,7 +44,8 @@ test("--augment affine --workers 2 --match 4,5: a jittered embedder on 2 threads
     const record = matched.provenance.embeddingMatch as { levels: number[] };
     assert.deepEqual(record.levels, [4, 5]);
 
-    const evaluation = JSON.parse(await readFile(join(out, "evaluation.json"), "utf8"));
+    // The matched set's evaluation and stage models sit beside it, apart from a plain run's.
+    const evaluation = JSON.parse(await readFile(join(out, "match", "evaluation.json"), "utf8"));
     assert.deepEqual(evaluation.references, { file: matchedFile, version: matched.version });
     const published = await readManifest(models);
     assert.equal(published.references?.version, matched.version);
@@ -54,6 +55,20 @@ test("--augment affine --workers 2 --match 4,5: a jittered embedder on 2 threads
     assert.doesNotMatch(stderr, /"event":"progress"/);
     assert.doesNotMatch(stderr, /--match 3,4,5 fits them/, "no hint when matching");
     assert.match(stderr, /^match-references: .*level 5: mean cosine to its target/m);
+    assert.equal(
+      (await readManifest(join(out, "match", "models"))).references?.version,
+      matched.version,
+    );
+
+    // The same run asked for other levels would skip the matching stage: refused up front.
+    const again = await pipelineRefusal(
+      ...["--data", "mnist", "--out", out, "--limit", "300", "--match", "3,4,5"],
+    );
+    assert.equal(again.code, 2);
+    assert.match(
+      again.stderr,
+      /^pipeline: \S+match\/references\.safetensors holds levels 4,5 matched, not --match 3,4,5: give another --out or remove \S+match\n$/m,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -39,7 +39,7 @@ export function descendantTargets(
   return sums.map((s) => normalizeRows(s, dim));
 }
 
-/** The settings the shipped references were matched with (docs/RESULTS.md), and the scripts' defaults. */
+/** match-references.ts's defaults, which pipeline.ts --match runs with and weighs its stage by. */
 export const MATCH_DEFAULTS = { levels: [3, 4, 5], steps: 100, lr: 0.01, batch: 200 };
 
 export interface MatchOptions {
