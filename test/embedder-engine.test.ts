@@ -15,6 +15,7 @@ import type { TrainConfig } from "../src/train/train-config.js";
 import { train } from "../src/train/trainer.js";
 import { rng } from "../src/util/random.js";
 import { tinyEmbedderSpec } from "./ort-grad-helpers.js";
+import { assertSameTensors, wholeAndResumed } from "./train-fixture.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
@@ -59,32 +60,19 @@ const arcface = embedderHead({
 });
 
 test("train() with the ORT engine and an ArcFace head learns and resumes to the same weights", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "cgnn-embedder-ort-"));
-  try {
-    const common: TrainConfig = {
-      spec,
-      head: arcface,
-      train: squares(64, 1),
-      epochs: 3,
-      batchSize: 16,
-      lr: 0.01,
-      engine: "ort",
-      progress: "none",
-    };
-    const whole = await train(common);
-    assert.ok(whole.history[2].loss < whole.history[0].loss, "loss falls");
-    const stop = new AbortController();
-    await train({ ...common, outDir: dir, signal: stop.signal, onEpoch: () => stop.abort() });
-    const resumed = await train({ ...common, outDir: dir, resume: true });
-    for (const [name, w] of Object.entries(whole.weights)) {
-      assert.deepEqual(resumed.weights[name].data, w.data, name);
-    }
-    for (const [name, w] of Object.entries(whole.headWeights)) {
-      assert.deepEqual(resumed.headWeights[name].data, w.data, `head.${name}`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { whole, resumed } = await wholeAndResumed({
+    spec,
+    head: arcface,
+    train: squares(64, 1),
+    epochs: 3,
+    batchSize: 16,
+    lr: 0.01,
+    engine: "ort",
+    progress: "none",
+  });
+  assert.ok(whole.history[2].loss < whole.history[0].loss, "loss falls");
+  assertSameTensors(whole.weights, resumed.weights);
+  assertSameTensors(whole.headWeights, resumed.headWeights, "head.");
 });
 
 test("ORT and tfjs checkpoints of the same embedder run hold the same tensors, equal to float rounding", async () => {

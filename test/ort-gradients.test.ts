@@ -2,11 +2,7 @@
 // every gradient and the batch-norm statistics on tiny TaylorNets and a hand-made spec that
 // covers stride-2, dilated, padded and shared CG, strided conv, and 1-D batch norm.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { before, test } from "node:test";
-import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
@@ -14,10 +10,8 @@ import { resolveEngine } from "../src/train/create-engine.js";
 import { type OrtEngineOptions, OrtGradients } from "../src/train/ort/engine.js";
 import { ortUnsupported } from "../src/train/ort/grad-graph.js";
 import { computeGradients, type StepModel } from "../src/train/step.js";
-import type { TrainConfig } from "../src/train/train-config.js";
-import { train } from "../src/train/trainer.js";
-import { rng } from "../src/util/random.js";
 import { assertClose, batchFor, compareStepWithTfjs, weightsFor } from "./ort-grad-helpers.js";
+import { assertSameTensors, litPixels, wholeAndResumed } from "./train-fixture.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
@@ -185,41 +179,18 @@ test("ORT training names what it cannot build", async () => {
   );
 });
 
-/** 7×7 images whose class k lights pixel k·4 (plus noise). */
-function litPixels(count: number, seed: number): Dataset {
-  const random = rng(seed);
-  const images = Float32Array.from({ length: count * 49 }, () => 0.3 * random());
-  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
-  labels.forEach((label, n) => {
-    images[n * 49 + label * 4] = 1;
-  });
-  const classes = Array.from({ length: 10 }, (_, i) => String(i));
-  return { name: "lit", images, labels, count, height: 7, width: 7, channels: 1, classes };
-}
-
 test("train() with the ORT engine learns and resumes to the same weights", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "cgnn-ort-train-"));
-  try {
-    const common: TrainConfig = {
-      spec: taylorNetSpec("mnist7", { width: 4 }),
-      train: litPixels(80, 1),
-      epochs: 3,
-      batchSize: 16,
-      lr: 0.01,
-      engine: "ort",
-      progress: "none",
-    };
-    const whole = await train(common);
-    assert.ok(whole.history[2].loss < whole.history[0].loss * 0.8, "loss falls");
-    const stop = new AbortController();
-    await train({ ...common, outDir: dir, signal: stop.signal, onEpoch: () => stop.abort() });
-    const resumed = await train({ ...common, outDir: dir, resume: true });
-    for (const [name, w] of Object.entries(whole.weights)) {
-      assert.deepEqual(resumed.weights[name].data, w.data, name);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { whole, resumed } = await wholeAndResumed({
+    spec: taylorNetSpec("mnist7", { width: 4 }),
+    train: litPixels(80, 1),
+    epochs: 3,
+    batchSize: 16,
+    lr: 0.01,
+    engine: "ort",
+    progress: "none",
+  });
+  assert.ok(whole.history[2].loss < whole.history[0].loss * 0.8, "loss falls");
+  assertSameTensors(whole.weights, resumed.weights);
 });
 
 test("resolveEngine picks ORT only for models it can build", () => {

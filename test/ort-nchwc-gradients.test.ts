@@ -3,11 +3,7 @@
 // blocked kernels where this CPU has them; every gradient to 1e-4, as the plain graph, and a
 // resumed training run on them bit for bit.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { before, test } from "node:test";
-import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { type ModelSpec, modelParams } from "../src/nn/spec.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
@@ -16,10 +12,8 @@ import { nchwcBlockSize } from "../src/train/ort/nchwc-block.js";
 import { blockFlippedFilter, flipFilter } from "../src/train/ort/nchwc-filters.js";
 import { blockFilter } from "../src/train/ort/nchwc-forward.js";
 import type { StepModel } from "../src/train/step.js";
-import type { TrainConfig } from "../src/train/train-config.js";
-import { train } from "../src/train/trainer.js";
-import { rng } from "../src/util/random.js";
 import { batchFor, compareStepWithTfjs, weightsFor } from "./ort-grad-helpers.js";
+import { assertSameTensors, litPixels, wholeAndResumed } from "./train-fixture.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
@@ -140,44 +134,15 @@ test("train() on NCHWc convs learns and resumes to the same weights", async (t) 
   const blocked = probe.blockedFilters;
   await probe.close();
   if (blocked === 0) return t.skip("no NCHWc kernels on this CPU");
-  const random = rng(1);
-  const count = 80;
-  const images = Float32Array.from({ length: count * 49 }, () => 0.3 * random());
-  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
-  labels.forEach((label, n) => {
-    images[n * 49 + label * 4] = 1;
+  const { whole, resumed } = await wholeAndResumed({
+    spec,
+    train: litPixels(80, 1),
+    epochs: 3,
+    batchSize: 16,
+    lr: 0.01,
+    engine: "ort",
+    progress: "none",
   });
-  const classes = Array.from({ length: 10 }, (_, i) => String(i));
-  const data: Dataset = {
-    name: "lit",
-    images,
-    labels,
-    count,
-    height: 7,
-    width: 7,
-    channels: 1,
-    classes,
-  };
-  const dir = mkdtempSync(join(tmpdir(), "cgnn-ort-nchwc-train-"));
-  try {
-    const common: TrainConfig = {
-      spec,
-      train: data,
-      epochs: 3,
-      batchSize: 16,
-      lr: 0.01,
-      engine: "ort",
-      progress: "none",
-    };
-    const whole = await train(common);
-    assert.ok(whole.history[2].loss < whole.history[0].loss * 0.8, "loss falls");
-    const stop = new AbortController();
-    await train({ ...common, outDir: dir, signal: stop.signal, onEpoch: () => stop.abort() });
-    const resumed = await train({ ...common, outDir: dir, resume: true });
-    for (const [name, w] of Object.entries(whole.weights)) {
-      assert.deepEqual(resumed.weights[name].data, w.data, name);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  assert.ok(whole.history[2].loss < whole.history[0].loss * 0.8, "loss falls");
+  assertSameTensors(whole.weights, resumed.weights);
 });

@@ -6,28 +6,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import sharp from "sharp";
-import type { Dataset } from "../src/data/dataset.js";
 import { initBackend } from "../src/nn/backend.js";
 import { taylorNetSpec } from "../src/nn/taylornet.js";
 import { CURVES_FILE, curvesSvg, EPOCHS_FILE } from "../src/train/curves.js";
 import type { TrainConfig } from "../src/train/train-config.js";
 import { train } from "../src/train/trainer.js";
-import { rng } from "../src/util/random.js";
+import { litPixels } from "./train-fixture.js";
 
 before(async () => {
   await initBackend("wasm", { quiet: true });
 });
-
-function litPixels(count: number, seed: number): Dataset {
-  const random = rng(seed);
-  const images = Float32Array.from({ length: count * 49 }, () => 0.3 * random());
-  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
-  labels.forEach((label, n) => {
-    images[n * 49 + label * 4] = 1;
-  });
-  const classes = Array.from({ length: 10 }, (_, i) => String(i));
-  return { name: "lit", images, labels, count, height: 7, width: 7, channels: 1, classes };
-}
 
 const readLines = (dir: string) =>
   readFileSync(join(dir, EPOCHS_FILE), "utf8")
