@@ -21,7 +21,7 @@ import {
   transpose,
   type Value,
 } from "./grad-context.js";
-import { nchwcConv, nchwcConvFits } from "./nchwc-train.js";
+import { nchwcConv, nchwcConvFits } from "./nchwc-ops.js";
 
 export interface LayerOptions {
   convWeightGrad: ConvWeightGrad;
@@ -99,7 +99,7 @@ export function conv2d(
   const y =
     blocked && nchwcConvFits(cin, f, options.nchwcBlock)
       ? nchwcConv(
-          ctx,
+          ctx.g,
           x.name,
           cin,
           f,
@@ -127,7 +127,7 @@ export function conv2d(
       if (blocked && nchwcConvFits(f, cin, options.nchwcBlock)) {
         const flippedBlocked = blocked(`${path}.kernel`, [cin, f, k, k], true);
         const dxAttrs = { kernel_shape: [k, k], dilations: [d, d], pads: dxPads };
-        return nchwcConv(ctx, dy, f, cin, flippedBlocked, undefined, dxAttrs, "conv_dx");
+        return nchwcConv(ctx.g, dy, f, cin, flippedBlocked, undefined, dxAttrs, "conv_dx");
       }
       const flipped = g.op(
         "Slice",

@@ -12,7 +12,7 @@ import {
 import type { GradContext, Value } from "./grad-context.js";
 import { instanceNorm } from "./instance-norm.js";
 import { avgPool, flatten, normalize } from "./layer-grads.js";
-import { NCHWC_DOMAIN } from "./nchwc-ops.js";
+import { NCHWC_DOMAIN, nchwcConv, nchwcConvFits } from "./nchwc-ops.js";
 
 export { NCHWC_DOMAIN };
 
@@ -33,10 +33,8 @@ export function nchwcUnsupported(spec: ModelSpec, block: number): string | undef
   for (const [i, layer] of spec.layers.entries()) {
     const kinds = ["normalize", "conv2d", "instanceNorm", "relu", "avgPool", "flatten"];
     if (!kinds.includes(layer.kind)) return `layer ${i} (${layer.kind})`;
-    if (layer.kind === "conv2d") {
-      const cin = shape[2];
-      if (layer.filters % block) return `layer ${i}: ${layer.filters} filters`;
-      if (cin >= 8 && cin % block) return `layer ${i}: ${cin} input channels`;
+    if (layer.kind === "conv2d" && !nchwcConvFits(shape[2], layer.filters, block)) {
+      return `layer ${i}: ${shape[2]} input channels, ${layer.filters} filters`;
     }
     shape = layerOutputShape(layer, shape, `${i}`);
   }
@@ -55,18 +53,6 @@ export function emitNchwcForward(
   input: Value,
   filter: (path: string, shape: BlockedFilter["shape"]) => string,
 ): Value {
-  const { g } = ctx;
-  const blocked = (
-    opType: string,
-    inputs: string[],
-    attrs: Parameters<typeof g.op>[2],
-    base: string,
-  ) => {
-    const out = g.op(opType, inputs, attrs, base);
-    const node = g.nodes.at(-1);
-    if (node) node.domain = NCHWC_DOMAIN;
-    return out;
-  };
   let x = input;
   layers.forEach((layer, i) => {
     const path = `${i}`;
@@ -79,22 +65,18 @@ export function emitNchwcForward(
         const [h, w, cin] = x.shape;
         const { k, s, d, pads } = windowGeometry(layer, h, w);
         const f = layer.filters;
-        const inputs = [cin >= 8 ? blocked("ReorderInput", [x.name], {}, "nchwc_in") : x.name];
-        inputs.push(filter(path, [f, cin, k, k]));
-        if (layer.bias ?? true) inputs.push(ctx.weight(`${path}.bias`));
+        const bias = (layer.bias ?? true) ? ctx.weight(`${path}.bias`) : undefined;
         const attrs = { kernel_shape: [k, k], strides: [s, s], dilations: [d, d], pads };
-        const y = blocked("Conv", inputs, attrs, `${path}.nchwc`);
-        x = {
-          name: blocked("ReorderOutput", [y], { channels: f }, `${path}.out`),
-          shape: outShape,
-        };
+        const kernel = filter(path, [f, cin, k, k]);
+        const out = nchwcConv(ctx.g, x.name, cin, f, kernel, bias, attrs, `${path}.out`);
+        x = { name: out, shape: outShape };
         return;
       }
       case "instanceNorm":
         x = instanceNorm(ctx, layer, x, path, false).out;
         return;
       case "relu":
-        x = { name: g.op("Relu", [x.name], {}, `${path}.out`), shape: outShape };
+        x = { name: ctx.g.op("Relu", [x.name], {}, `${path}.out`), shape: outShape };
         return;
       case "avgPool":
         x = avgPool(ctx, layer, x, outShape, path, false).out;

@@ -1,5 +1,6 @@
 // onnxruntime's com.microsoft.nchwc domain as graph pieces shared by the distillation forward,
-// the training step and the block-size probe: the domain name, a node in it, the probe's model.
+// the training step and the block-size probe: the domain name, a node in it, which convs fit
+// its kernels and a blocked conv, the probe's model.
 import { IR_VERSION } from "../../onnx/export.js";
 import { GraphBuilder } from "../../onnx/graph-builder.js";
 import { type AttrValue, encodeModel } from "../../onnx/proto.js";
@@ -18,6 +19,36 @@ export function nchwcOp(
   const node = g.nodes.at(-1);
   if (node) node.domain = NCHWC_DOMAIN;
   return out;
+}
+
+/**
+ * Whether a conv with `cin` input and `f` output channels runs on the NCHWc kernels with block
+ * size `block`: whole blocks of outputs, and of inputs from 8 channels on (below 8, the kernel
+ * reads the input in NCHW) (the training step and the distillation forward alike).
+ */
+export function nchwcConvFits(cin: number, f: number, block: number | undefined): boolean {
+  if (!(block !== undefined && block > 1)) return false;
+  return f % block === 0 && (cin < 8 || cin % block === 0);
+}
+
+/**
+ * A conv of the NCHW value `x` ([N, cin, H, W]) with a blocked filter, as an NCHW value of `f`
+ * channels: ReorderInput (from 8 input channels), the NCHWc Conv, ReorderOutput.
+ */
+export function nchwcConv(
+  g: GraphBuilder,
+  x: string,
+  cin: number,
+  f: number,
+  filter: string,
+  bias: string | undefined,
+  attrs: Record<string, AttrValue>,
+  base: string,
+): string {
+  const input = cin >= 8 ? nchwcOp(g, "ReorderInput", [x], {}, `${base}_in`) : x;
+  const inputs = bias ? [input, filter, bias] : [input, filter];
+  const y = nchwcOp(g, "Conv", inputs, attrs, `${base}_nchwc`);
+  return nchwcOp(g, "ReorderOutput", [y], { channels: f }, base);
 }
 
 /**
