@@ -23,13 +23,13 @@ export function descendantTargets(
   const unit = normalizeRows(embeddings, dim);
   const sums: Float32Array[] = [];
   for (const level of plan.levels) {
-    const below = sums.at(-1);
+    // Level 1 sums the images' unit embeddings; level L the (unnormalised) sums of level L−1.
+    const source = sums.at(-1) ?? unit;
     const out = new Float32Array(level.subsets * plan.classes * dim);
     level.members.forEach((subset, j) => {
       subset.forEach((members, c) => {
         const o = (j * plan.classes + c) * dim;
         for (const m of members) {
-          const source = below ?? unit;
           for (let k = 0; k < dim; k++) out[o + k] += source[m * dim + k];
         }
       });
@@ -76,7 +76,7 @@ export function matchEmbeddings(options: MatchOptions): MatchResult {
   const [h, w, c] = spec.input;
   const size = h * w * c;
   const dim = options.targets.length / count;
-  const batch = options.batch ?? 200;
+  const batch = options.batch ?? MATCH_DEFAULTS.batch;
   const images = options.images.slice();
   const params = toTensors(options.weights);
   let before = 0;
